@@ -1,0 +1,54 @@
+"""The ASGI application: routers, problem+json errors, security headers."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from ecredit import __version__, wiring
+from ecredit.config import get_settings
+from ecredit.kit.http import install_problem_handlers
+from ecredit.subjects.api import router as subjects_router
+from ecredit.verification.api import router as verification_router
+from ecredit.verification.identifiers_api import router as identifiers_router
+
+DESCRIPTION = """\
+ecredit — e-commerce credit supervision (电子商务信用监管).
+
+Errors are RFC 9457 `application/problem+json` with a stable `code` and `errors: [{field, message}]`.
+Personal data (ID numbers, phones, addresses) is always masked in responses.
+"""
+
+
+def create_app() -> FastAPI:
+    """Build the application."""
+    settings = get_settings()
+    docs = settings.mode != "production"
+    app = FastAPI(
+        title="ecredit",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    install_problem_handlers(app)
+    app.include_router(subjects_router)
+    app.include_router(verification_router)
+    app.include_router(identifiers_router)
+
+    @app.get("/healthz", tags=["ops"], include_in_schema=False)
+    def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    @app.middleware("http")
+    async def security_headers(request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if request.url.path.startswith("/api/"):
+            # API answers may carry (masked) personal data: never cache them.
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    wiring.wire()
+    return app

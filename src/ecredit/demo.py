@@ -1,0 +1,293 @@
+"""The demo registry: a small, seeded Shandong province of platforms, registered companies and shops.
+
+``ecredit demo`` writes the files a platform and the register office would deliver, loads them through
+the same import paths as ``ecredit registry import``, verifies every shop and issues marks.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ecredit.identifiers import ric_check_character, uscc_check_character
+
+PREFECTURES = {
+    "370102": "济南市历下区",
+    "370202": "青岛市市南区",
+    "370302": "淄博市淄川区",
+    "370402": "枣庄市市中区",
+    "370502": "东营市东营区",
+    "370602": "烟台市芝罘区",
+    "370702": "潍坊市潍城区",
+    "370811": "济宁市任城区",
+    "370902": "泰安市泰山区",
+    "371002": "威海市环翠区",
+    "371102": "日照市东港区",
+    "371302": "临沂市兰山区",
+    "371402": "德州市德城区",
+    "371502": "聊城市东昌府区",
+    "371602": "滨州市滨城区",
+    "371702": "菏泽市牡丹区",
+}
+SURNAMES = (
+    "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+)
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉兰文辉鹏飞海燕晓东春梅"
+TRADE_WORDS = ["泉城", "齐鲁", "海岱", "蓬莱", "泰岳", "鲁源", "黄河", "沂蒙", "琅琊", "孔府", "半岛", "渤海"]
+GOODS = {
+    "食品": ["特产", "食品", "茶业", "果业"],
+    "服装": ["服饰", "纺织", "鞋业"],
+    "家居": ["家居", "日用品", "五金"],
+    "数码": ["电子", "数码", "科技"],
+    "美妆": ["日化", "美妆"],
+}
+PLATFORMS = [
+    ("lushang", "山东鲁商优选电子商务有限公司", "370102"),
+    ("qilu", "青岛齐鲁购网络科技有限公司", "370202"),
+    ("haibin", "威海海滨严选电子商务有限公司", "371002"),
+]
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_ORG_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def _org_code(rng: random.Random) -> str:
+    """A GB 11714 organisation code (8 body characters + check)."""
+    body = "MA" + "".join(rng.choice(_ORG_ALPHABET) for _ in range(6))
+    weights = [3, 7, 9, 10, 5, 8, 4, 2]
+    total = sum((int(c) if c.isdigit() else ord(c) - 55) * w for c, w in zip(body, weights, strict=True))
+    check = 11 - total % 11
+    return body + {10: "X", 11: "0"}.get(check, str(check))
+
+
+def make_uscc(rng: random.Random, region: str, category: str = "91") -> str:
+    """A synthetic USCC with valid embedded and final check characters."""
+    body = category + region + _org_code(rng)
+    return body + uscc_check_character(body)
+
+
+def make_id_number(rng: random.Random, region: str) -> str:
+    """A synthetic citizen ID number with a valid check character."""
+    birth = dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 42))
+    body = f"{region}{birth:%Y%m%d}{rng.randrange(0, 1000):03d}"
+    return body + ric_check_character(body)
+
+
+def _person_name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+
+
+def _phone(rng: random.Random) -> str:
+    return rng.choice(["138", "139", "150", "186", "177"]) + f"{rng.randrange(0, 10**8):08d}"
+
+
+@dataclass
+class DemoInfo:
+    data_dir: Path
+    counts: dict[str, int] = field(default_factory=dict)
+    sample_shop_id: str | None = None
+    sample_token: str | None = None
+    sample_query: str | None = None
+
+
+def write_files(out_dir: Path, seed: int) -> dict[str, Path]:
+    """Write the register file and one shops file per platform; returns their paths."""
+    rng = random.Random(seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    register_rows: list[dict[str, Any]] = []
+    companies: list[dict[str, Any]] = []
+    for i in range(180):
+        region = rng.choice(list(PREFECTURES))
+        category, goods = rng.choice(list(GOODS.items()))
+        individual = i % 6 == 5
+        name_core = (
+            rng.choice(TRADE_WORDS) + rng.choice(["", "优品", "嘉禾", "恒信", "顺达"]) + rng.choice(goods)
+        )
+        city = PREFECTURES[region][:2]
+        name = (
+            f"{city}市{PREFECTURES[region][3:]}{name_core}店" if individual else f"{city}{name_core}有限公司"
+        )
+        rep = _person_name(rng)
+        status = rng.choices(["存续", "在业", "注销", "吊销"], weights=[80, 14, 3, 3])[0]
+        uscc = make_uscc(rng, region, "92" if individual else "91")
+        company = {
+            "name": name,
+            "uscc": uscc,
+            "rep": rep,
+            "rep_id": make_id_number(rng, region),
+            "region": region,
+            "category": category,
+            "individual": individual,
+        }
+        companies.append(company)
+        register_rows.append(
+            {
+                "name": name,
+                "uscc": uscc,
+                "legal_rep_name": rep,
+                "entity_type": "个体工商户" if individual else "有限责任公司(自然人投资或控股)",
+                "status": status,
+                "registered_date": (
+                    dt.date(2005, 1, 1) + dt.timedelta(days=rng.randrange(0, 7000))
+                ).isoformat(),
+                "region_code": region,
+                "address": f"山东省{PREFECTURES[region]}{rng.choice(TRADE_WORDS)}路{rng.randrange(1, 999)}号",
+                "authority": f"{PREFECTURES[region]}市场监督管理局",
+            }
+        )
+    # Platforms' own registrations.
+    for _code, pname, region in PLATFORMS:
+        register_rows.append(
+            {
+                "name": pname,
+                "uscc": make_uscc(random.Random(pname), region),
+                "legal_rep_name": _person_name(rng),
+                "entity_type": "有限责任公司",
+                "status": "存续",
+                "registered_date": "2012-06-01",
+                "region_code": region,
+                "address": f"山东省{PREFECTURES[region]}科技路1号",
+                "authority": f"{PREFECTURES[region]}市场监督管理局",
+            }
+        )
+    paths = {"register": out_dir / "register.csv"}
+    _write_csv(paths["register"], register_rows)
+    columns = [
+        "platform_shop_id",
+        "shop_name",
+        "category",
+        "operator_type",
+        "operator_name",
+        "operator_uscc",
+        "operator_id_number",
+        "legal_rep_name",
+        "legal_rep_id_number",
+        "phone",
+        "region_code",
+        "address",
+        "opened_at",
+    ]
+    for code, _pname, _region in PLATFORMS:
+        rows = []
+        for n in range(rng.randrange(90, 130)):
+            opened = (dt.date(2015, 1, 1) + dt.timedelta(days=rng.randrange(0, 3600))).isoformat()
+            if rng.random() < 0.8:
+                c = rng.choice(companies)
+                operator_name = (
+                    c["name"] if rng.random() > 0.03 else c["name"].replace("有限公司", "商贸有限公司")
+                )
+                rows.append(
+                    {
+                        "platform_shop_id": f"{code.upper()}-{n:05d}",
+                        "shop_name": f"{c['name'].removesuffix('有限公司')}旗舰店",
+                        "category": c["category"],
+                        "operator_type": "individual_business" if c["individual"] else "organisation",
+                        "operator_name": operator_name,
+                        "operator_uscc": c["uscc"],
+                        "operator_id_number": c["rep_id"] if c["individual"] else "",
+                        "legal_rep_name": c["rep"],
+                        "legal_rep_id_number": c["rep_id"],
+                        "phone": _phone(rng),
+                        "region_code": c["region"],
+                        "address": f"山东省{PREFECTURES[c['region']]}商业街{rng.randrange(1, 300)}号",
+                        "opened_at": opened,
+                    }
+                )
+            else:
+                region = rng.choice(list(PREFECTURES))
+                person = _person_name(rng)
+                rows.append(
+                    {
+                        "platform_shop_id": f"{code.upper()}-{n:05d}",
+                        "shop_name": f"{person}的{rng.choice(['农家特产', '手工小铺', '二手好物'])}",
+                        "category": "食品",
+                        "operator_type": "person",
+                        "operator_name": person,
+                        "operator_uscc": "",
+                        "operator_id_number": make_id_number(rng, region),
+                        "legal_rep_name": "",
+                        "legal_rep_id_number": "",
+                        "phone": _phone(rng),
+                        "region_code": region,
+                        "address": f"山东省{PREFECTURES[region]}幸福村{rng.randrange(1, 90)}号",
+                        "opened_at": opened,
+                    }
+                )
+        paths[code] = out_dir / f"shops-{code}.csv"
+        _write_csv(paths[code], rows, columns)
+    return paths
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns or list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def build(*, seed: int, log: Callable[[str], None]) -> DemoInfo:
+    """Migrate, load the demo registry (idempotent), verify every shop and issue marks."""
+    from ecredit import cli, migrate
+    from ecredit.config import get_settings
+    from ecredit.db import get_engine, session_scope
+    from ecredit.subjects import repository as subjects_repo
+    from ecredit.subjects import service as subjects_service
+    from ecredit.subjects.schemas import PlatformCreate
+
+    settings = get_settings()
+    migrate.upgrade(get_engine())
+    info = DemoInfo(data_dir=settings.data_dir)
+    paths = write_files(settings.data_dir / "demo", seed)
+    log(f"demo files written to {paths['register'].parent}")
+    summary = cli.import_file(paths["register"], kind="register", platform=None)
+    log(f"business register: {summary['loaded']} entries")
+    for code, pname, region in PLATFORMS:
+        with session_scope() as session:
+            if subjects_repo.get_platform_by_code(session, code) is None:
+                subjects_service.register_platform(
+                    session,
+                    PlatformCreate(code=code, name=pname, uscc=make_uscc(random.Random(pname), region)),
+                )
+        summary = cli.import_file(paths[code], kind="shops", platform=code)
+        info.counts[code] = summary["loaded"]
+        log(f"platform {code}: {summary['loaded']} shops registered, {summary['rejected']} rejected")
+    counts = cli.reverify(include_unverified=True)
+    log(f"verification: {counts['verified']} verified, {counts['rejected']} rejected")
+    with session_scope(read_only=True) as session:
+        from sqlalchemy import select
+
+        from ecredit.subjects.models import Shop
+        from ecredit.verification.models import Mark
+
+        row = session.execute(
+            select(Shop.id, Shop.name, Mark.token)
+            .join(Mark, Mark.shop_id == Shop.id)
+            .where(Mark.revoked_at.is_(None))
+            .order_by(Shop.platform_shop_id)
+            .limit(1)
+        ).first()
+        if row is not None:
+            info.sample_shop_id, name, info.sample_token = row
+            info.sample_query = name[:2]
+    return info
+
+
+def print_guide(info: DemoInfo, log: Callable[[str], None]) -> None:
+    """Tell the user what to open."""
+    from urllib.parse import quote
+
+    from ecredit.config import get_settings
+
+    base = f"http://{get_settings().host}:{get_settings().port}"
+    log("")
+    log(f"API docs:        {base}/docs")
+    if info.sample_query:
+        log(f"search subjects: curl '{base}/api/v1/subjects?q={quote(info.sample_query)}'")
+    if info.sample_token:
+        tampered = info.sample_token[:-2] + ("AA" if not info.sample_token.endswith("AA") else "BB")
+        log(f"a valid mark:    curl '{base}/api/v1/marks/{info.sample_token}'")
+        log(f"a tampered one:  curl '{base}/api/v1/marks/{tampered}'")

@@ -1,0 +1,136 @@
+"""HTTP plumbing shared by every router: the transaction boundary and RFC 9457 problem responses."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ecredit.db import session_scope
+from ecredit.errors import EcreditError, FieldError
+
+log = logging.getLogger("ecredit.http")
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://ecredit.example/problems/"
+
+
+def db_session() -> Iterator[Session]:
+    """One write transaction per request, committed before the response is sent."""
+    with session_scope() as session:
+        yield session
+
+
+def db_read_session() -> Iterator[Session]:
+    """One read-only transaction per request (never takes the SQLite write lock)."""
+    with session_scope(read_only=True) as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
+ReadSession = Annotated[Session, Depends(db_read_session, scope="function")]
+
+
+class ProblemFieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with ecredit's stable ``code`` and field errors."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[ProblemFieldError] = []
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries documenting problem+json bodies for these statuses."""
+    descriptions = {
+        400: "Unparseable request (invalid JSON or wrong content)",
+        401: "Authentication required",
+        403: "Not allowed",
+        404: "Not found",
+        409: "Conflict with the current state",
+        413: "Request body too large",
+        422: "Validation failed: the field and the reason are in `errors`",
+        429: "Too many requests",
+    }
+    return {
+        s: {"model": Problem, "description": descriptions.get(s, "Problem"), "content": {PROBLEM_JSON: {}}}
+        for s in statuses
+    }
+
+
+def problem(
+    status: int, title: str, detail: str, code: str, errors: list[FieldError] | None = None
+) -> JSONResponse:
+    body = {
+        "type": PROBLEM_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "errors": [e.to_dict() for e in errors or []],
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        where = parts.pop(0)
+        if not parts:
+            return where
+    return ".".join(str(p) for p in parts)
+
+
+async def _on_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem(400, "Bad request", "the request body is not valid JSON", "bad_request")
+    field_errors = []
+    for e in errors:
+        message = str(e.get("msg", "invalid"))
+        message = message.removeprefix("Value error, ")
+        field_errors.append(FieldError(_field_name(tuple(e.get("loc", ()))), message))
+    return problem(
+        422, "Validation failed", "the request has invalid fields", "validation_failed", field_errors
+    )
+
+
+async def _on_ecredit_error(_request: Request, exc: EcreditError) -> JSONResponse:
+    return problem(exc.status, exc.title, exc.detail, exc.code, exc.errors)
+
+
+async def _on_http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}.get(
+        exc.status_code, "http_error"
+    )
+    response = problem(exc.status_code, str(exc.detail), str(exc.detail), code)
+    for key, value in (exc.headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error: %s", type(exc).__name__)
+    return problem(500, "Internal error", "the server failed; the request was not applied", "internal_error")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Render every error the app can raise as problem+json."""
+    app.add_exception_handler(RequestValidationError, _on_validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(EcreditError, _on_ecredit_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _on_unexpected)

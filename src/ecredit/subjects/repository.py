@@ -1,0 +1,156 @@
+"""Queries of the subject registry (all SQL of this module lives here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ecredit.subjects.models import Platform, Relation, Shop, Subject
+
+
+def escape_like(fragment: str) -> str:
+    """Escape LIKE wildcards so a user's fragment matches literally."""
+    return fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def get_subject(session: Session, subject_id: str) -> Subject | None:
+    return session.get(Subject, subject_id)
+
+
+def get_subject_by_uscc(session: Session, uscc: str) -> Subject | None:
+    return session.scalars(select(Subject).where(Subject.uscc == uscc)).one_or_none()
+
+
+def get_subject_by_id_number_bidx(session: Session, bidx: str) -> Subject | None:
+    return session.scalars(select(Subject).where(Subject.id_number_bidx == bidx)).one_or_none()
+
+
+def subjects_by_usccs(session: Session, usccs: Iterable[str]) -> dict[str, Subject]:
+    usccs = list(set(usccs))
+    if not usccs:
+        return {}
+    rows = session.scalars(select(Subject).where(Subject.uscc.in_(usccs)))
+    return {s.uscc: s for s in rows if s.uscc}
+
+
+def subject_ids_by_usccs(session: Session, usccs: Iterable[str]) -> dict[str, str]:
+    usccs = list(set(usccs))
+    if not usccs:
+        return {}
+    return dict(session.execute(select(Subject.uscc, Subject.id).where(Subject.uscc.in_(usccs))).all())
+
+
+def subject_ids_by_id_number_bidx(session: Session, bidxs: Iterable[str]) -> dict[str, str]:
+    bidxs = list(set(bidxs))
+    if not bidxs:
+        return {}
+    stmt = select(Subject.id_number_bidx, Subject.id).where(Subject.id_number_bidx.in_(bidxs))
+    return dict(session.execute(stmt).all())
+
+
+def search_subjects(
+    session: Session,
+    *,
+    name_fragment: str | None = None,
+    uscc: str | None = None,
+    id_number_bidx: str | None = None,
+    kind: str | None = None,
+    after_id: str | None = None,
+    limit: int,
+) -> Sequence[Subject]:
+    stmt = select(Subject)
+    if name_fragment:
+        stmt = stmt.where(Subject.name.like(f"%{escape_like(name_fragment)}%", escape="\\"))
+    if uscc:
+        stmt = stmt.where(Subject.uscc == uscc)
+    if id_number_bidx:
+        stmt = stmt.where(Subject.id_number_bidx == id_number_bidx)
+    if kind:
+        stmt = stmt.where(Subject.kind == kind)
+    if after_id:
+        stmt = stmt.where(Subject.id > after_id)
+    return session.scalars(stmt.order_by(Subject.id).limit(limit)).all()
+
+
+def get_platform_by_code(session: Session, code: str) -> Platform | None:
+    return session.scalars(select(Platform).where(Platform.code == code)).one_or_none()
+
+
+def list_platforms(session: Session) -> Sequence[tuple[Platform, Subject]]:
+    stmt = select(Platform, Subject).join(Subject, Subject.id == Platform.subject_id).order_by(Platform.code)
+    return session.execute(stmt).all()
+
+
+def platform_codes(session: Session, platform_ids: Iterable[str]) -> dict[str, str]:
+    ids = list(set(platform_ids))
+    if not ids:
+        return {}
+    return dict(session.execute(select(Platform.id, Platform.code).where(Platform.id.in_(ids))).all())
+
+
+def get_shop(session: Session, shop_id: str) -> Shop | None:
+    return session.get(Shop, shop_id)
+
+
+def get_shop_by_platform_shop_id(session: Session, platform_id: str, platform_shop_id: str) -> Shop | None:
+    stmt = select(Shop).where(Shop.platform_id == platform_id, Shop.platform_shop_id == platform_shop_id)
+    return session.scalars(stmt).one_or_none()
+
+
+def shops_by_platform_shop_ids(session: Session, platform_id: str, ids: Iterable[str]) -> dict[str, Shop]:
+    ids = list(set(ids))
+    if not ids:
+        return {}
+    stmt = select(Shop).where(Shop.platform_id == platform_id, Shop.platform_shop_id.in_(ids))
+    return {s.platform_shop_id: s for s in session.scalars(stmt)}
+
+
+def search_shops(
+    session: Session,
+    *,
+    platform_id: str | None = None,
+    operator_id: str | None = None,
+    name_fragment: str | None = None,
+    after_id: str | None = None,
+    limit: int,
+) -> Sequence[Shop]:
+    stmt = select(Shop)
+    if platform_id:
+        stmt = stmt.where(Shop.platform_id == platform_id)
+    if operator_id:
+        stmt = stmt.where(Shop.operator_id == operator_id)
+    if name_fragment:
+        stmt = stmt.where(Shop.name.like(f"%{escape_like(name_fragment)}%", escape="\\"))
+    if after_id:
+        stmt = stmt.where(Shop.id > after_id)
+    return session.scalars(stmt.order_by(Shop.id).limit(limit)).all()
+
+
+def relations_of(session: Session, subject_id: str) -> Sequence[Relation]:
+    stmt = (
+        select(Relation)
+        .where(or_(Relation.holder_id == subject_id, Relation.object_id == subject_id))
+        .order_by(Relation.id)
+    )
+    return session.scalars(stmt).all()
+
+
+def get_relation(session: Session, kind: str, holder_id: str, object_id: str) -> Relation | None:
+    stmt = select(Relation).where(
+        Relation.kind == kind, Relation.holder_id == holder_id, Relation.object_id == object_id
+    )
+    return session.scalars(stmt).one_or_none()
+
+
+def existing_relations(session: Session, kind: str, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    pairs = list(set(pairs))
+    if not pairs:
+        return set()
+    holders = {h for h, _ in pairs}
+    stmt = select(Relation.holder_id, Relation.object_id).where(
+        Relation.kind == kind, Relation.holder_id.in_(holders)
+    )
+    found = set(session.execute(stmt).all())
+    return found & set(pairs)

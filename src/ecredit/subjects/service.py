@@ -1,0 +1,360 @@
+"""The subject registry: subjects, platforms, shops and relations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+
+from ecredit.errors import FieldError
+from ecredit.identifiers import check as check_identifier
+from ecredit.kit.events import announce
+from ecredit.kit.ids import new_id
+from ecredit.security.pii import blind_index, set_pii
+from ecredit.subjects import repository as repo
+from ecredit.subjects.errors import (
+    DuplicatePlatform,
+    DuplicateShop,
+    DuplicateSubject,
+    InvalidSubject,
+    PlatformNotFound,
+    ShopNotFound,
+    SubjectNotFound,
+)
+from ecredit.subjects.events import ShopRegistered, SubjectRegistered
+from ecredit.subjects.models import (
+    ORGANISATION_KINDS,
+    PERSON_KINDS,
+    Platform,
+    Relation,
+    RelationKind,
+    Shop,
+    Subject,
+    SubjectKind,
+)
+from ecredit.subjects.schemas import (
+    PlatformCreate,
+    PlatformRead,
+    RelationCreate,
+    ShopCreate,
+    ShopRead,
+    ShopUpdate,
+    SubjectCreate,
+    SubjectRead,
+    SubjectUpdate,
+)
+
+_Row = TypeVar("_Row", Subject, Shop)
+
+ID_NUMBER_KINDS = PERSON_KINDS | {SubjectKind.individual_business}
+
+
+def _check_identity_fields(kind: SubjectKind, uscc: str | None, id_number: str | None) -> None:
+    if kind in ORGANISATION_KINDS and not uscc:
+        raise InvalidSubject(
+            "this kind of subject needs its unified social credit code",
+            errors=[FieldError("uscc", f"required for kind {kind.value}")],
+        )
+    if kind in PERSON_KINDS and uscc:
+        raise InvalidSubject("a natural person has no USCC", errors=[FieldError("uscc", "not allowed")])
+    if kind in PERSON_KINDS and not id_number:
+        raise InvalidSubject(
+            "a natural person needs a citizen ID number",
+            errors=[FieldError("id_number", f"required for kind {kind.value}")],
+        )
+    if id_number and kind not in ID_NUMBER_KINDS:
+        raise InvalidSubject(
+            "only persons and individual businesses carry an ID number",
+            errors=[FieldError("id_number", f"not allowed for kind {kind.value}")],
+        )
+
+
+def create_subject(session: Session, data: SubjectCreate) -> Subject:
+    """Register a subject; USCC and ID number must be unique."""
+    _check_identity_fields(data.kind, data.uscc, data.id_number)
+    if data.uscc and repo.get_subject_by_uscc(session, data.uscc):
+        raise DuplicateSubject(
+            "a subject with this USCC exists", errors=[FieldError("uscc", "already registered")]
+        )
+    if data.id_number and repo.get_subject_by_id_number_bidx(
+        session, blind_index("id_number", data.id_number)
+    ):
+        raise DuplicateSubject(
+            "a subject with this ID number exists", errors=[FieldError("id_number", "already registered")]
+        )
+    subject = Subject(
+        id=new_id(), kind=data.kind.value, name=data.name, uscc=data.uscc, region_code=data.region_code
+    )
+    if data.region_code is None and data.uscc:
+        subject.region_code = data.uscc[2:8]
+    set_pii(subject, "id_number", data.id_number)
+    set_pii(subject, "phone", data.phone)
+    set_pii(subject, "address", data.address)
+    session.add(subject)
+    session.flush()
+    announce(session, SubjectRegistered(subject_id=subject.id, kind=subject.kind))
+    return subject
+
+
+def get_subject_or_raise(session: Session, subject_id: str) -> Subject:
+    """The subject, or ``SubjectNotFound``."""
+    subject = repo.get_subject(session, subject_id)
+    if subject is None:
+        raise SubjectNotFound(f"no subject {subject_id}")
+    return subject
+
+
+def update_subject(session: Session, subject_id: str, data: SubjectUpdate) -> Subject:
+    """Change a subject's name, contacts or region; identifiers never change."""
+    subject = get_subject_or_raise(session, subject_id)
+    fields = data.model_dump(exclude_unset=True)
+    for column in ("phone", "address"):
+        if column in fields:
+            set_pii(subject, column, fields.pop(column))
+    for key, value in fields.items():
+        if value is None and key == "name":
+            raise InvalidSubject("name cannot be empty", errors=[FieldError("name", "must not be null")])
+        setattr(subject, key, value)
+    session.flush()
+    return subject
+
+
+def search_subjects(
+    session: Session, *, q: str | None, kind: SubjectKind | None, cursor: str | None, limit: int
+) -> tuple[Sequence[Subject], str | None]:
+    """Search by name fragment, or exactly by USCC or citizen ID number when ``q`` is one."""
+    uscc = id_bidx = name = None
+    if q:
+        kind_guess = check_identifier(q, "auto")
+        if kind_guess.valid and kind_guess.kind == "uscc":
+            uscc = kind_guess.normalized
+        elif kind_guess.valid and kind_guess.kind == "ric":
+            id_bidx = blind_index("id_number", kind_guess.normalized)
+        else:
+            name = q
+    rows = repo.search_subjects(
+        session,
+        name_fragment=name,
+        uscc=uscc,
+        id_number_bidx=id_bidx,
+        kind=kind.value if kind else None,
+        after_id=cursor,
+        limit=limit + 1,
+    )
+    return _page(rows, limit)
+
+
+def _page(rows: Sequence[_Row], limit: int) -> tuple[Sequence[_Row], str | None]:
+    if len(rows) > limit:
+        return rows[:limit], rows[limit - 1].id
+    return rows, None
+
+
+def register_platform(session: Session, data: PlatformCreate) -> tuple[Platform, Subject]:
+    """Register an e-commerce platform (a subject of kind platform with a short code)."""
+    if repo.get_platform_by_code(session, data.code):
+        raise DuplicatePlatform(
+            f"platform {data.code} exists", errors=[FieldError("code", "already registered")]
+        )
+    subject = repo.get_subject_by_uscc(session, data.uscc)
+    if subject is None:
+        subject = create_subject(
+            session, SubjectCreate(kind=SubjectKind.platform, name=data.name, uscc=data.uscc)
+        )
+    elif subject.kind != SubjectKind.platform:
+        raise DuplicateSubject(
+            "this USCC belongs to a subject that is not a platform",
+            errors=[FieldError("uscc", f"registered as {subject.kind}")],
+        )
+    platform = Platform(id=new_id(), code=data.code, subject_id=subject.id)
+    session.add(platform)
+    session.flush()
+    return platform, subject
+
+
+def get_platform_or_raise(session: Session, code: str) -> Platform:
+    """The platform with this code, or ``PlatformNotFound``."""
+    platform = repo.get_platform_by_code(session, code)
+    if platform is None:
+        raise PlatformNotFound(
+            f"no platform {code}", errors=[FieldError("platform", "unknown platform code")]
+        )
+    return platform
+
+
+def list_platforms(session: Session) -> list[PlatformRead]:
+    """Every registered platform."""
+    return [
+        PlatformRead(id=p.id, code=p.code, name=s.name, uscc=s.uscc, subject_id=s.id)
+        for p, s in repo.list_platforms(session)
+    ]
+
+
+def create_shop(session: Session, data: ShopCreate) -> Shop:
+    """Register a shop of a platform, operated by an existing subject."""
+    platform = get_platform_or_raise(session, data.platform)
+    operator = repo.get_subject(session, data.operator_id)
+    if operator is None:
+        raise InvalidSubject("unknown operator", errors=[FieldError("operator_id", "no such subject")])
+    if operator.kind not in {SubjectKind.organisation, SubjectKind.individual_business, SubjectKind.person}:
+        raise InvalidSubject(
+            "a shop is operated by an organisation, individual business or person",
+            errors=[FieldError("operator_id", f"subject is a {operator.kind}")],
+        )
+    if repo.get_shop_by_platform_shop_id(session, platform.id, data.platform_shop_id):
+        raise DuplicateShop(
+            "the platform already registered this shop id",
+            errors=[FieldError("platform_shop_id", "already registered")],
+        )
+    shop = Shop(
+        id=new_id(),
+        platform_id=platform.id,
+        platform_shop_id=data.platform_shop_id,
+        name=data.name,
+        category=data.category,
+        operator_id=operator.id,
+        region_code=data.region_code or operator.region_code,
+        opened_date=data.opened_date,
+    )
+    set_pii(shop, "phone", data.phone)
+    set_pii(shop, "address", data.address)
+    session.add(shop)
+    session.flush()
+    announce(session, ShopRegistered(shop_id=shop.id, platform_id=platform.id, operator_id=operator.id))
+    return shop
+
+
+def get_shop_or_raise(session: Session, shop_id: str) -> Shop:
+    """The shop, or ``ShopNotFound``."""
+    shop = repo.get_shop(session, shop_id)
+    if shop is None:
+        raise ShopNotFound(f"no shop {shop_id}")
+    return shop
+
+
+def get_shop_by_key_or_raise(session: Session, platform_code: str, platform_shop_id: str) -> Shop:
+    """The shop a platform knows by its own shop id."""
+    platform = get_platform_or_raise(session, platform_code)
+    shop = repo.get_shop_by_platform_shop_id(session, platform.id, platform_shop_id)
+    if shop is None:
+        raise ShopNotFound(f"platform {platform_code} has no shop {platform_shop_id}")
+    return shop
+
+
+def update_shop(session: Session, shop_id: str, data: ShopUpdate) -> Shop:
+    """Change a shop's name, category, contacts or open/closed status."""
+    shop = get_shop_or_raise(session, shop_id)
+    fields = data.model_dump(exclude_unset=True)
+    for column in ("phone", "address"):
+        if column in fields:
+            set_pii(shop, column, fields.pop(column))
+    for key, value in fields.items():
+        if value is None and key in {"name", "status"}:
+            raise InvalidSubject(f"{key} cannot be empty", errors=[FieldError(key, "must not be null")])
+        setattr(shop, key, value)
+    session.flush()
+    return shop
+
+
+def list_shops(
+    session: Session,
+    *,
+    subject_id: str | None = None,
+    platform_code: str | None = None,
+    q: str | None = None,
+    cursor: str | None = None,
+    limit: int,
+) -> tuple[Sequence[Shop], str | None]:
+    """Shops filtered by operator, platform and name fragment, in id order."""
+    platform_id = get_platform_or_raise(session, platform_code).id if platform_code else None
+    if subject_id:
+        get_subject_or_raise(session, subject_id)
+    rows = repo.search_shops(
+        session,
+        platform_id=platform_id,
+        operator_id=subject_id,
+        name_fragment=q,
+        after_id=cursor,
+        limit=limit + 1,
+    )
+    return _page(rows, limit)
+
+
+def add_relation(session: Session, data: RelationCreate) -> Relation:
+    """Record a relation (legal representative, officer, courier employer) between two subjects."""
+    holder = get_subject_or_raise(session, data.holder_id)
+    obj = get_subject_or_raise(session, data.object_id)
+    if (
+        data.kind in {RelationKind.legal_representative, RelationKind.officer}
+        and holder.kind != SubjectKind.person
+    ):
+        raise InvalidSubject(
+            "the holder must be a natural person", errors=[FieldError("holder_id", holder.kind)]
+        )
+    if data.kind == RelationKind.courier_employer and (
+        holder.kind != SubjectKind.courier or obj.kind != SubjectKind.logistics_company
+    ):
+        raise InvalidSubject(
+            "courier_employer links a courier to a logistics company",
+            errors=[FieldError("kind", "holder must be a courier and object a logistics company")],
+        )
+    existing = repo.get_relation(session, data.kind.value, holder.id, obj.id)
+    if existing is not None:
+        return existing
+    relation = Relation(
+        id=new_id(),
+        kind=data.kind.value,
+        holder_id=holder.id,
+        object_id=obj.id,
+        started_date=data.started_date,
+    )
+    session.add(relation)
+    session.flush()
+    return relation
+
+
+def list_relations(session: Session, subject_id: str) -> Sequence[Relation]:
+    """Every relation the subject takes part in, on either side."""
+    get_subject_or_raise(session, subject_id)
+    return repo.relations_of(session, subject_id)
+
+
+def subject_read(subject: Subject) -> SubjectRead:
+    """The masked view of a subject."""
+    return SubjectRead(
+        id=subject.id,
+        kind=SubjectKind(subject.kind),
+        name=subject.name,
+        uscc=subject.uscc,
+        id_number=subject.id_number_masked,
+        phone=subject.phone_masked,
+        address=subject.address_masked,
+        region_code=subject.region_code,
+        status=subject.status,
+        created_at=subject.created_at,
+        updated_at=subject.updated_at,
+    )
+
+
+def shop_reads(session: Session, shops: Sequence[Shop]) -> list[ShopRead]:
+    """The masked views of shops, with their platform codes."""
+    codes = repo.platform_codes(session, (s.platform_id for s in shops))
+    return [
+        ShopRead(
+            id=s.id,
+            platform=codes[s.platform_id],
+            platform_shop_id=s.platform_shop_id,
+            name=s.name,
+            category=s.category,
+            operator_id=s.operator_id,
+            region_code=s.region_code,
+            phone=s.phone_masked,
+            address=s.address_masked,
+            opened_date=s.opened_date,
+            status=s.status,
+            verification_status=s.verification_status,
+            verified_until=s.verified_until,
+        )
+        for s in shops
+    ]

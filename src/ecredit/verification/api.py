@@ -1,0 +1,111 @@
+"""REST routes of real-name verification, the business register and trusted certification marks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from ecredit.identifiers import check as check_identifier
+from ecredit.kit.http import DbSession, ReadSession, problem_responses
+from ecredit.verification import repository as repo
+from ecredit.verification import service
+from ecredit.verification.models import Mark, Verification
+from ecredit.verification.schemas import (
+    CheckRead,
+    MarkCheckRead,
+    MarkRead,
+    MarkRevoke,
+    RegisterEntryRead,
+    VerificationRead,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["verification"], responses=problem_responses(400, 422))
+
+Id = Annotated[str, Path(min_length=26, max_length=26, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+
+
+def _verification_read(v: Verification, mark: Mark | None = None) -> VerificationRead:
+    return VerificationRead(
+        id=v.id,
+        shop_id=v.shop_id,
+        subject_id=v.subject_id,
+        outcome=v.outcome,  # type: ignore[arg-type]
+        reasons=[CheckRead(**r) for r in v.reasons],
+        checks=[CheckRead(**c) for c in v.checks.get("checks", [])],
+        policy_ref=v.policy_ref,
+        checked_at=v.checked_at,
+        expires_at=v.expires_at,
+        mark_token=mark.token if mark else None,
+    )
+
+
+def _mark_read(m: Mark) -> MarkRead:
+    return MarkRead.model_validate(m)
+
+
+@router.post("/shops/{shop_id}/verify", response_model=VerificationRead, responses=problem_responses(404))
+def verify_shop(shop_id: Id, session: DbSession) -> VerificationRead:
+    """Verify the shop's operator now (format, checksums, region, register, legal representative)."""
+    verification = service.verify_shop(session, shop_id)
+    mark = repo.latest_mark_of_shop(session, shop_id) if verification.outcome == "verified" else None
+    return _verification_read(verification, mark)
+
+
+@router.get(
+    "/shops/{shop_id}/verifications", response_model=list[VerificationRead], responses=problem_responses(404)
+)
+def list_verifications(shop_id: Id, session: ReadSession) -> list[VerificationRead]:
+    """The shop's verification history, newest first, each with every check."""
+    return [_verification_read(v) for v in service.list_verifications(session, shop_id)]
+
+
+@router.get("/shops/{shop_id}/mark", response_model=MarkRead, responses=problem_responses(404))
+def shop_mark(shop_id: Id, session: ReadSession) -> MarkRead:
+    """The shop's newest trusted certification mark and its token."""
+    return _mark_read(service.current_mark(session, shop_id))
+
+
+@router.post("/marks/{mark_id}/revoke", response_model=MarkRead, responses=problem_responses(404))
+def revoke_mark(mark_id: Id, body: MarkRevoke, session: DbSession) -> MarkRead:
+    """Revoke a mark, with the reason."""
+    return _mark_read(service.revoke_mark(session, mark_id, reason=body.reason))
+
+
+@router.get("/marks/{token}", response_model=MarkCheckRead)
+def check_mark(
+    token: Annotated[str, Path(min_length=1, max_length=4096)], session: ReadSession
+) -> MarkCheckRead:
+    """Public check of a presented mark: valid, revoked, expired or forged."""
+    result = service.check_mark(session, token)
+    mark = result.mark
+    return MarkCheckRead(
+        status=result.status,  # type: ignore[arg-type]
+        reason=result.reason,
+        payload=result.payload if result.status != "forged" else None,
+        shop_name=result.shop_name,
+        subject_name=result.subject_name,
+        issued_at=mark.issued_at if mark else None,
+        expires_at=mark.expires_at if mark else None,
+        revoked_at=mark.revoked_at if mark else None,
+    )
+
+
+@router.get("/register/{uscc}", response_model=RegisterEntryRead, responses=problem_responses(404))
+def register_entry(
+    uscc: Annotated[str, Path(min_length=18, max_length=40)], session: ReadSession
+) -> RegisterEntryRead:
+    """A business-register entry by USCC (address masked)."""
+    checked = check_identifier(uscc, "uscc")
+    entry = service.get_register_entry_or_raise(session, checked.normalized if checked.valid else uscc)
+    return RegisterEntryRead(
+        uscc=entry.uscc,
+        name=entry.name,
+        legal_rep_name=entry.legal_rep_name,
+        entity_type=entry.entity_type,
+        status=entry.status,
+        registered_date=entry.registered_date,
+        region_code=entry.region_code,
+        address=entry.address_masked,
+        authority=entry.authority,
+    )

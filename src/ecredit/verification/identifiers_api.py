@@ -1,0 +1,40 @@
+"""REST route of the identifier checker (pure; no database)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter
+from pydantic import Field, StringConstraints
+
+from ecredit import identifiers
+from ecredit.kit.schemas import InputSchema, Schema
+
+router = APIRouter(prefix="/api/v1", tags=["identifiers"])
+
+
+class IdentifierCheckRequest(InputSchema):
+    values: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=1000
+    )
+    kind: Literal["auto", "uscc", "ric", "gtin", "region"] = "auto"
+
+
+class FindingRead(Schema):
+    code: str
+    message: str
+
+
+class IdentifierCheckRead(Schema):
+    value: str
+    kind: str
+    valid: bool
+    normalized: str | None
+    errors: list[FindingRead]
+    warnings: list[FindingRead]
+
+
+@router.post("/identifiers/check", response_model=list[IdentifierCheckRead])
+def check_identifiers(body: IdentifierCheckRequest) -> list[IdentifierCheckRead]:
+    """Validate USCCs, citizen ID numbers, GTINs or region codes: validity, normal form, reasons, warnings."""
+    return [IdentifierCheckRead(**identifiers.check(v, body.kind).to_dict()) for v in body.values]

@@ -1,0 +1,126 @@
+"""Test fixtures: a store built by the Alembic migrations (SQLite by default, PostgreSQL when
+``ECREDIT_TEST_DATABASE_URL`` is set), one rolled-back transaction per test, and the app wired to it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_DATA_DIR = Path(tempfile.mkdtemp(prefix="ecredit-test-"))
+os.environ["ECREDIT_DATA_DIR"] = str(_DATA_DIR)
+os.environ["ECREDIT_MODE"] = "test"
+os.environ.pop("ECREDIT_DATABASE_URL", None)
+os.environ.pop("ECREDIT_KEYRING_JSON", None)
+
+from sqlalchemy import Engine, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from ecredit import migrate  # noqa: E402
+from ecredit.config import get_settings  # noqa: E402
+from ecredit.db import make_engine  # noqa: E402
+from ecredit.security import context  # noqa: E402
+
+PG_URL = os.environ.get("ECREDIT_TEST_DATABASE_URL")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"ecredit store under test: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (embedded)'}"
+
+
+def _pg_schema_url(base: str, schema: str) -> str:
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    if PG_URL:
+        schema = f"t_{secrets.token_hex(4)}"
+        admin = make_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        eng = make_engine(_pg_schema_url(PG_URL, schema))
+        migrate.upgrade(eng)
+        yield eng
+        eng.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+    else:
+        eng = make_engine(f"sqlite:///{_DATA_DIR / 'test.db'}")
+        migrate.upgrade(eng)
+        yield eng
+        eng.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test."""
+    connection = engine.connect()
+    outer = connection.begin()
+    sess = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield sess
+    finally:
+        sess.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def app(session: Session):
+    """The application, every request in a savepoint of the test's transaction."""
+    from ecredit.app import create_app
+    from ecredit.kit.http import db_read_session, db_session
+
+    application = create_app()
+
+    def override() -> Iterator[Session]:
+        with session.begin_nested():
+            yield session
+
+    application.dependency_overrides[db_session] = override
+    application.dependency_overrides[db_read_session] = override
+    return application
+
+
+@pytest.fixture
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh, empty store and key file of its own (for CLI commands, which commit for real)."""
+    from ecredit import db
+
+    monkeypatch.setenv("ECREDIT_DATA_DIR", str(tmp_path))
+    schema = None
+    admin = None
+    if PG_URL:
+        schema = f"c_{secrets.token_hex(4)}"
+        admin = make_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        monkeypatch.setenv("ECREDIT_DATABASE_URL", _pg_schema_url(PG_URL, schema))
+    get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    context.reset()
+    yield tmp_path
+    db.get_engine().dispose()
+    db.get_engine.cache_clear()
+    if admin is not None:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    context.reset()
