@@ -211,7 +211,8 @@ def registry_import(
     summary = import_file(file, kind=kind, platform=platform)
     out.print(
         f"{summary['loaded']} rows loaded, {summary['rejected']} rejected"
-        + (f" (see {summary['rejects_file']})" if summary["rejected"] else "")
+        + (f" (see {summary['rejects_file']})" if summary["rejected"] else ""),
+        soft_wrap=True,
     )
     raise typer.Exit(1 if summary["rejected"] else 0)
 
@@ -370,7 +371,7 @@ def demo(
     from ecredit import demo as demo_module
 
     info = demo_module.build(seed=seed, log=out.print)
-    demo_module.print_guide(info, out.print)
+    demo_module.print_guide(info, lambda line: out.print(line, soft_wrap=True, highlight=False))
     if serve_after:
         serve(None, None)
 

@@ -94,6 +94,16 @@ def parse_shop_row(number: int, values: dict[str, Any]) -> ShopRow:
             raise v.RowRejected("legal_rep_name", "a natural person operator has no legal representative")
     if operator_type == "organisation" and id_number is not None:
         raise v.RowRejected("operator_id_number", "an organisation has no citizen ID number")
+    if operator_type == "individual_business" and id_number is not None:
+        # The ID number of an individual business is its operator's (经营者): recorded as a person related
+        # to the business as its legal representative, never on the business itself.
+        if rep_id is not None and rep_id != id_number:
+            raise v.RowRejected(
+                "legal_rep_id_number", "differs from operator_id_number of the individual business"
+            )
+        if rep_name is None:
+            raise v.RowRejected("legal_rep_name", "required: the name of the individual business's operator")
+        rep_id = id_number
     if rep_id is not None and rep_name is None:
         raise v.RowRejected("legal_rep_name", "required with legal_rep_id_number")
     if rep_name is not None and rep_id is None:
@@ -157,11 +167,6 @@ class _SubjectResolver:
             **pii_values("subject", "phone", subject_id, None),
             **pii_values("subject", "address", subject_id, None),
         }
-        if row.operator_type == "individual_business" and row.operator_id_number:
-            bidx = self.bidx[row.operator_id_number]
-            if bidx not in self.by_bidx:
-                values.update(pii_values("subject", "id_number", subject_id, row.operator_id_number))
-                self.by_bidx[bidx] = subject_id
         self.new.append(values)
         self.by_uscc[row.operator_uscc] = subject_id
         return subject_id

@@ -47,7 +47,7 @@ from ecredit.subjects.schemas import (
 
 _Row = TypeVar("_Row", Subject, Shop)
 
-ID_NUMBER_KINDS = PERSON_KINDS | {SubjectKind.individual_business}
+ID_NUMBER_KINDS = PERSON_KINDS
 
 
 def _check_identity_fields(kind: SubjectKind, uscc: str | None, id_number: str | None) -> None:
@@ -65,7 +65,7 @@ def _check_identity_fields(kind: SubjectKind, uscc: str | None, id_number: str |
         )
     if id_number and kind not in ID_NUMBER_KINDS:
         raise InvalidSubject(
-            "only persons and individual businesses carry an ID number",
+            "only natural persons carry an ID number (a business's operator is its legal rep)",
             errors=[FieldError("id_number", f"not allowed for kind {kind.value}")],
         )
 

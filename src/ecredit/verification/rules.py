@@ -68,7 +68,7 @@ def evaluate(facts: OperatorFacts, *, active_statuses: frozenset[str], today: dt
     checks: list[Check] = []
     if facts.kind in {"organisation", "individual_business"}:
         checks.extend(_organisation_checks(facts, active_statuses))
-    if facts.kind == "person" or (facts.kind == "individual_business" and facts.id_number):
+    if facts.kind == "person":
         checks.extend(_person_checks("operator", facts.id_number, today))
     if facts.kind == "person" and facts.uscc:
         checks.append(Check("operator.uscc_on_person", False, "a natural person cannot carry a USCC"))

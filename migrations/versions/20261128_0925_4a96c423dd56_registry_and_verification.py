@@ -1,8 +1,8 @@
 """registry and verification
 
-Revision ID: 44951bcf39b6
+Revision ID: 4a96c423dd56
 Revises:
-Create Date: 2026-11-28 09:18:55.554154
+Create Date: 2026-11-28 09:25:14.076694
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import ecredit.kit.types
 
-revision: str = "44951bcf39b6"
+revision: str = "4a96c423dd56"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -162,6 +162,7 @@ def upgrade() -> None:
         sa.Column("expires_at", ecredit.kit.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", ecredit.kit.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("revoked_reason", sa.String(length=200), nullable=True),
+        sa.Column("token", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["platform_id"], ["platform.id"], name=op.f("fk_mark_platform_id_platform")),
         sa.ForeignKeyConstraint(["shop_id"], ["shop.id"], name=op.f("fk_mark_shop_id_shop")),
         sa.ForeignKeyConstraint(["subject_id"], ["subject.id"], name=op.f("fk_mark_subject_id_subject")),
