@@ -8,9 +8,10 @@ from fastapi import APIRouter
 from pydantic import Field, StringConstraints
 
 from ecredit import identifiers
+from ecredit.kit.http import problem_responses
 from ecredit.kit.schemas import InputSchema, Schema
 
-router = APIRouter(prefix="/api/v1", tags=["identifiers"])
+router = APIRouter(prefix="/api/v1", tags=["identifiers"], responses=problem_responses(400, 422))
 
 
 class IdentifierCheckRequest(InputSchema):
