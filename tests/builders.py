@@ -10,12 +10,14 @@ from sqlalchemy.orm import Session
 
 from ecredit.demo import make_id_number, make_uscc
 from ecredit.kit.tabular import Row
+from ecredit.security.principals import system
 from ecredit.subjects import service as subjects_service
 from ecredit.subjects.models import Platform, Shop, Subject
 from ecredit.subjects.schemas import PlatformCreate, RelationCreate, ShopCreate, SubjectCreate
 from ecredit.verification import register
 
 _rng = random.Random(20261128)
+ADMIN = system("test")
 _seq = itertools.count(1)
 
 
@@ -30,7 +32,7 @@ def id_number(region: str = "370102") -> str:
 def make_platform(session: Session, **overrides: Any) -> Platform:
     n = next(_seq)
     data = {"code": f"plat{n}", "name": f"测试平台{n}有限公司", "uscc": uscc()} | overrides
-    platform, _ = subjects_service.register_platform(session, PlatformCreate(**data))
+    platform, _ = subjects_service.register_platform(session, ADMIN, PlatformCreate(**data))
     return platform
 
 
@@ -43,7 +45,8 @@ def make_subject(session: Session, **overrides: Any) -> Subject:
     if kind in {"person", "courier"}:
         data["name"] = f"张{n}"
         data["id_number"] = id_number()
-    return subjects_service.create_subject(session, SubjectCreate(**(data | overrides)))
+    subject, _ = subjects_service.create_subject(session, ADMIN, SubjectCreate(**(data | overrides)))
+    return subject
 
 
 def make_shop(session: Session, **overrides: Any) -> Shop:
@@ -56,13 +59,13 @@ def make_shop(session: Session, **overrides: Any) -> Shop:
         "name": f"测试店铺{n}",
         "operator_id": operator.id,
     } | overrides
-    return subjects_service.create_shop(session, ShopCreate(**data))
+    return subjects_service.create_shop(session, ADMIN, ShopCreate(**data))
 
 
 def make_legal_rep(session: Session, company: Subject, **overrides: Any) -> Subject:
     person = make_subject(session, kind="person", **overrides)
     subjects_service.add_relation(
-        session, RelationCreate(kind="legal_representative", holder_id=person.id, object_id=company.id)
+        session, ADMIN, RelationCreate(kind="legal_representative", holder_id=person.id, object_id=company.id)
     )
     return person
 
@@ -75,5 +78,5 @@ def make_register_entry(session: Session, subject: Subject, **overrides: Any) ->
         "status": "存续",
         "address": "山东省济南市历下区泉城路1号",
     } | overrides
-    result = register.import_batch(session, [Row(1, values)])
+    result = register.import_batch(session, ADMIN, [Row(1, values)])
     assert not result.rejected, result.rejected

@@ -90,11 +90,61 @@ def app(session: Session):
 
 
 @pytest.fixture
-def client(app):
+def make_token(session: Session):
+    """Create an API key in the test's transaction: ``make_token("platform", platform=p)``."""
+    from ecredit.security import credentials
+    from ecredit.security.principals import Role
+
+    def make(role: str, *, platform=None, region: str | None = None, department: str | None = None) -> str:
+        new = credentials.create_api_key(
+            session,
+            role=Role(role),
+            label=f"test {role}",
+            created_by="test",
+            platform_id=platform.id if platform is not None else None,
+            region_prefix=region,
+            department=department,
+        )
+        return new.token
+
+    return make
+
+
+@pytest.fixture
+def client_as(app, make_token):
+    """``client_as("regulator", region="3701")``: a test client carrying that role's key (None: anonymous)."""
     from fastapi.testclient import TestClient
 
-    with TestClient(app, raise_server_exceptions=False) as c:
-        yield c
+    clients = []
+
+    def make(role: str | None, **scope):
+        headers = {"Authorization": f"Bearer {make_token(role, **scope)}"} if role else {}
+        c = TestClient(app, raise_server_exceptions=False, headers=headers)
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        c.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    from ecredit.security.ratelimit import buckets
+
+    buckets.reset()
+
+
+@pytest.fixture
+def client(client_as):
+    """A test client with an administrator's key."""
+    return client_as("admin")
+
+
+@pytest.fixture
+def anon(client_as):
+    """A test client without credentials."""
+    return client_as(None)
 
 
 @pytest.fixture

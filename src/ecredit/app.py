@@ -8,6 +8,8 @@ from fastapi.responses import JSONResponse
 from ecredit import __version__, wiring
 from ecredit.config import get_settings
 from ecredit.kit.http import install_problem_handlers
+from ecredit.kit.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
+from ecredit.security.api import router as auth_router
 from ecredit.subjects.api import router as subjects_router
 from ecredit.verification.api import router as verification_router
 from ecredit.verification.identifiers_api import router as identifiers_router
@@ -33,6 +35,7 @@ def create_app() -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
     )
     install_problem_handlers(app)
+    app.include_router(auth_router)
     app.include_router(subjects_router)
     app.include_router(verification_router)
     app.include_router(identifiers_router)
@@ -41,14 +44,10 @@ def create_app() -> FastAPI:
     def healthz() -> JSONResponse:
         return JSONResponse({"status": "ok", "version": __version__})
 
-    @app.middleware("http")
-    async def security_headers(request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        if request.url.path.startswith("/api/"):
-            # API answers may carry (masked) personal data: never cache them.
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    # Outermost first: ids for everything, then headers, then the body limit.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.mode == "production")
+    app.add_middleware(RequestIdMiddleware)
 
     wiring.wire()
     return app

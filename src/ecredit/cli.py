@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ecredit import identifiers
+from ecredit import identifiers, jobs
 from ecredit.errors import EcreditError
 
 app = typer.Typer(
@@ -31,24 +30,15 @@ app.add_typer(identity_app, name="identity")
 app.add_typer(registry_app, name="registry")
 app.add_typer(vault_app, name="vault")
 app.add_typer(marks_app, name="marks")
+keys_app = typer.Typer(
+    help="API keys for machines (platforms, banks, departments, agencies).", no_args_is_help=True
+)
+users_app = typer.Typer(help="Staff users who log in.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
 
 out = Console()
 err = Console(stderr=True)
-
-BATCH_ROWS = 5000
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-        disable=not err.is_terminal,
-    )
 
 
 # ---------------------------------------------------------------- db
@@ -118,7 +108,7 @@ def identity_verify(shop_ids: Annotated[list[str], typer.Argument(help="Shop ids
     failed = 0
     for shop_id in shop_ids:
         with session_scope() as session:
-            v = service.verify_shop(session, shop_id)
+            v = service.verify_shop(session, jobs.cli_principal(), shop_id)
             reasons = "; ".join(str(r["message"]) for r in v.reasons)
             out.print(f"{shop_id}: {v.outcome}" + (f" ({reasons})" if reasons else ""))
             failed += v.outcome != "verified"
@@ -135,33 +125,8 @@ def identity_reverify(
     """Re-check shops whose verification interval (policy/verification.toml) has run out."""
     if not due:
         raise EcreditError("nothing selected: pass --due")
-    summary = reverify(include_unverified=include_unverified)
+    summary = jobs.reverify(include_unverified=include_unverified)
     out.print(f"verified {summary['verified']}, rejected {summary['rejected']}")
-
-
-def reverify(*, include_unverified: bool) -> dict[str, int]:
-    """Verify every due shop in committed batches (used by the CLI and the demo)."""
-    from ecredit.db import session_scope
-    from ecredit.kit.clock import utc_now
-    from ecredit.verification import service
-
-    now = utc_now()
-    counts = {"verified": 0, "rejected": 0}
-    with session_scope(read_only=True) as session:
-        total = service.count_due(session, now=now, include_unverified=include_unverified)
-    with _progress() as progress:
-        task = progress.add_task("verifying", total=total, rate="")
-        while True:
-            with session_scope() as session:
-                ids = service.shops_due_for_verification(
-                    session, now=now, include_unverified=include_unverified, limit=500
-                )
-                for shop_id in ids:
-                    counts[service.verify_shop(session, shop_id, now=now).outcome] += 1
-            progress.advance(task, len(ids))
-            if not ids:
-                break
-    return counts
 
 
 # ---------------------------------------------------------------- registry
@@ -185,7 +150,7 @@ def registry_add_platform(
     except ValidationError as exc:
         raise _validation_error(exc) from None
     with session_scope() as session:
-        platform, subject = service.register_platform(session, data)
+        platform, subject = service.register_platform(session, jobs.cli_principal(), data)
         out.print(f"platform {platform.code} registered ({subject.name}, {subject.uscc})")
 
 
@@ -208,82 +173,13 @@ def registry_import(
     platform: Annotated[str | None, typer.Option(help="Platform code (for --kind shops).")] = None,
 ) -> None:
     """Bulk-register shops of a platform, or load the business register; bad rows go to FILE.rejects.csv."""
-    summary = import_file(file, kind=kind, platform=platform)
+    summary = jobs.import_file(file, kind=kind, platform=platform)
     out.print(
         f"{summary['loaded']} rows loaded, {summary['rejected']} rejected"
         + (f" (see {summary['rejects_file']})" if summary["rejected"] else ""),
         soft_wrap=True,
     )
     raise typer.Exit(1 if summary["rejected"] else 0)
-
-
-def import_file(file: Path, *, kind: str, platform: str | None) -> dict[str, Any]:
-    """Load a registry file in committed batches; returns counts (used by the CLI and the demo)."""
-    from ecredit.db import session_scope
-    from ecredit.kit.tabular import RejectsWriter, Row, read_rows
-    from ecredit.subjects import importer
-    from ecredit.subjects import service as subjects_service
-    from ecredit.verification import register
-
-    if kind == "shops":
-        if not platform:
-            raise EcreditError("--platform is required with --kind shops")
-        columns = importer.SHOP_COLUMNS
-        with session_scope(read_only=True) as session:
-            subjects_service.get_platform_or_raise(session, platform)
-
-        def load(session: Any, batch: list[Row]) -> Any:
-            plat = subjects_service.get_platform_or_raise(session, platform)
-            return importer.import_batch(session, plat, batch)
-    elif kind == "register":
-        columns = register.COLUMNS
-        load = register.import_batch
-    else:
-        raise EcreditError(f"--kind must be shops or register (got {kind!r})")
-
-    rejects = RejectsWriter(file)
-    raw_by_number: dict[int, str] = {}
-    loaded = 0
-    size = file.stat().st_size
-    try:
-        with _progress() as progress:
-            task = progress.add_task(f"importing {file.name}", total=size, rate="")
-            for batch in _batches(read_rows(file, columns=columns), rejects, raw_by_number):
-                with session_scope() as session:
-                    result = load(session, batch)
-                for number, reason in result.rejected:
-                    rejects.write(number, reason, raw_by_number.get(number, ""))
-                loaded += len(batch) - len(result.rejected)
-                raw_by_number.clear()
-                progress.update(
-                    task,
-                    completed=min(size, progress.tasks[0].completed + _batch_bytes(batch)),
-                    rate=f"{loaded:,} rows",
-                )
-    finally:
-        rejects.close()
-    return {"loaded": loaded, "rejected": rejects.count, "rejects_file": str(rejects.path)}
-
-
-def _batch_bytes(batch: list[Any]) -> int:
-    return sum(len(json.dumps(r.values, ensure_ascii=False).encode()) for r in batch)
-
-
-def _batches(rows: Iterator[Any], rejects: Any, raw_by_number: dict[int, str]) -> Iterator[list[Any]]:
-    from ecredit.kit.tabular import RowError
-
-    batch: list[Any] = []
-    for item in rows:
-        if isinstance(item, RowError):
-            rejects.write(item.number, item.reason, item.raw)
-            continue
-        raw_by_number[item.number] = json.dumps(item.values, ensure_ascii=False)
-        batch.append(item)
-        if len(batch) >= BATCH_ROWS:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 # ---------------------------------------------------------------- vault and marks
@@ -307,7 +203,7 @@ def vault_rotate() -> None:
     factory = session_factory(get_engine())
     with factory() as session:
         total = rotation.count_encrypted(session, all_models.metadata)
-    with _progress() as progress:
+    with jobs.progress_bar() as progress:
         task = progress.add_task("re-encrypting", total=total, rate="")
         rewritten = rotation.rotate_all(
             factory, vault, all_models.metadata, on_progress=lambda n: progress.advance(task, n)
@@ -337,6 +233,189 @@ def marks_check(token: Annotated[str, typer.Argument(help="The mark token.")]) -
         result = service.check_mark(session, token)
     out.print(f"{result.status}: {result.reason}" + (f" — {result.shop_name}" if result.shop_name else ""))
     raise typer.Exit(0 if result.status == "valid" else 1)
+
+
+# ---------------------------------------------------------------- keys and users
+
+
+def _role(role: str) -> Any:
+    from ecredit.security.principals import Role
+
+    try:
+        return Role(role)
+    except ValueError:
+        raise EcreditError(
+            f"--role must be one of {', '.join(r.value for r in Role)} (got {role!r})"
+        ) from None
+
+
+def _platform_id(session: Any, code: str | None) -> str | None:
+    from ecredit.subjects import service as subjects_service
+
+    return subjects_service.get_platform_or_raise(session, code).id if code else None
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="platform | regulator | bank | department | agency | admin")],
+    label: Annotated[str, typer.Option(help="What the key is for.")] = "",
+    platform: Annotated[str | None, typer.Option(help="Platform code (role platform).")] = None,
+    department: Annotated[str | None, typer.Option(help="Department (role regulator), e.g. market.")] = None,
+    region: Annotated[str | None, typer.Option(help="Region prefix (role regulator), e.g. 3701.")] = None,
+    expires_days: Annotated[int | None, typer.Option(help="Expire after this many days.")] = None,
+) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    import datetime as dt
+
+    from ecredit.db import session_scope
+    from ecredit.kit.clock import utc_now
+    from ecredit.security import credentials
+    from ecredit.security.trail import record_change
+
+    principal = jobs.cli_principal()
+    with session_scope() as session:
+        new = credentials.create_api_key(
+            session,
+            role=_role(role),
+            label=label or f"{role} key",
+            created_by=principal.actor,
+            platform_id=_platform_id(session, platform),
+            department=department,
+            region_prefix=region,
+            expires_at=utc_now() + dt.timedelta(days=expires_days) if expires_days else None,
+        )
+        record_change(session, principal, "keys.create", "api_key", new.key.key_id, {"role": role})
+    err.print(f"key {new.key.key_id} created for role {role}; store it now, it is not shown again:")
+    sys.stdout.write(new.token + "\n")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys (ids, roles, scopes, use; never secrets)."""
+    from ecredit.db import session_scope
+    from ecredit.security import credentials
+
+    table = Table(
+        "key id", "role", "label", "platform", "region", "created", "expires", "last used", "revoked"
+    )
+    with session_scope(read_only=True) as session:
+        for k in credentials.list_api_keys(session):
+            table.add_row(
+                k.key_id,
+                k.role,
+                k.label,
+                k.platform_id or "",
+                k.region_prefix or "",
+                f"{k.created_at:%Y-%m-%d}",
+                f"{k.expires_at:%Y-%m-%d}" if k.expires_at else "",
+                f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "",
+                "yes" if k.revoked_at else "",
+            )
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (the part after eck_).")]) -> None:
+    """Revoke an API key at once."""
+    from ecredit.db import session_scope
+    from ecredit.security import credentials
+    from ecredit.security.trail import record_change
+
+    with session_scope() as session:
+        key = credentials.revoke_api_key(session, key_id)
+        record_change(session, jobs.cli_principal(), "keys.revoke", "api_key", key.key_id)
+    out.print(f"key {key.key_id} revoked")
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="regulator | admin | platform | bank | department | agency")],
+    platform: Annotated[str | None, typer.Option(help="Platform code (role platform).")] = None,
+    department: Annotated[str | None, typer.Option(help="Department (role regulator).")] = None,
+    region: Annotated[str | None, typer.Option(help="Region prefix (role regulator).")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+) -> None:
+    """Create a staff user (the password is asked for, or read from stdin)."""
+    from ecredit.db import session_scope
+    from ecredit.security import credentials
+    from ecredit.security.trail import record_change
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    with session_scope() as session:
+        user = credentials.create_user(
+            session,
+            username=username,
+            password=password,
+            role=_role(role),
+            platform_id=_platform_id(session, platform),
+            department=department,
+            region_prefix=region,
+        )
+        record_change(session, jobs.cli_principal(), "users.create", "app_user", user.id, {"role": role})
+    out.print(f"user {username} created ({role})")
+
+
+# ---------------------------------------------------------------- audit
+
+audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    out_file: Annotated[
+        Path | None, typer.Option("--out", dir_okay=False, help="Write the checkpoint here (default stdout).")
+    ] = None,
+    origin: Annotated[
+        str | None, typer.Option(help="The log's name on the first line (default ecredit.example/audit).")
+    ] = None,
+) -> None:
+    """Verify the chain and print a signed checkpoint (C2SP tlog-checkpoint) of its size and Merkle root."""
+    from ecredit.db import session_scope
+    from ecredit.security import audit, context
+
+    ring = context.get_keyring()
+    with session_scope(read_only=True) as session:
+        checkpoint = audit.make_checkpoint(session, ring, origin=origin or audit.DEFAULT_ORIGIN)
+    if out_file is None:
+        sys.stdout.write(checkpoint.text)
+        return
+    out_file.write_text(checkpoint.text, encoding="utf-8")
+    out.print(f"checkpoint of {checkpoint.size} entries written to {out_file}", highlight=False, markup=False)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, readable=True, help="Also check against this signed checkpoint."
+        ),
+    ] = None,
+) -> None:
+    """Recompute the hash chain (and the checkpoint's Merkle root); exit 1 naming the first bad entry."""
+    from ecredit.db import session_scope
+    from ecredit.security import audit, context
+
+    with session_scope(read_only=True) as session:
+        if checkpoint is None:
+            report = audit.verify_chain(session)
+        else:
+            with checkpoint.open("rb") as fh:
+                text = fh.read(audit.MAX_CHECKPOINT_CHARS * 4 + 1)
+            keys = context.get_keyring().public_signing_keys()
+            report = audit.verify_against_checkpoint(session, text, keys)
+    out.print(str(report), highlight=False, markup=False, soft_wrap=True)
+    if not report.ok:
+        where = f" at seq {report.first_bad_seq}" if report.first_bad_seq is not None else ""
+        err.print(f"audit verification failed{where}: {report.problem}", highlight=False, markup=False)
+        raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------- serve and demo

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # Request hardening (RELIABILITY.md C5): bounded bodies and pages.
     max_body_bytes: int = 8 * 1024 * 1024
     max_page_size: int = 200
+    # Rate limits per client and minute (RELIABILITY.md C7).
+    rate_limit_public_per_minute: int = 300
+    rate_limit_login_per_minute: int = 10
 
     @property
     def resolved_database_url(self) -> str:

@@ -87,14 +87,15 @@ def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[
 
 @contextlib.contextmanager
 def session_scope(*, read_only: bool = False, engine: Engine | None = None) -> Iterator[Session]:
-    """One transaction: commit when the block succeeds, roll back when it raises."""
+    """One transaction: commit when the block succeeds, roll back when it raises.
+
+    ``read_only`` sessions begin deferred on SQLite (they do not take the write lock up front); they may
+    still write small bookkeeping rows, such as an API key's last use.
+    """
     session = session_factory(engine or get_engine(), read_only=read_only)()
     try:
         yield session
-        if read_only:
-            session.rollback()
-        else:
-            session.commit()
+        session.commit()  # a read-only transaction commits nothing, but bookkeeping writes must stick
     except BaseException:
         session.rollback()
         raise

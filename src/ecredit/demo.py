@@ -231,7 +231,7 @@ def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str] | None
 
 def build(*, seed: int, log: Callable[[str], None]) -> DemoInfo:
     """Migrate, load the demo registry (idempotent), verify every shop and issue marks."""
-    from ecredit import cli, migrate
+    from ecredit import jobs, migrate
     from ecredit.config import get_settings
     from ecredit.db import get_engine, session_scope
     from ecredit.subjects import repository as subjects_repo
@@ -243,19 +243,20 @@ def build(*, seed: int, log: Callable[[str], None]) -> DemoInfo:
     info = DemoInfo(data_dir=settings.data_dir)
     paths = write_files(settings.data_dir / "demo", seed)
     log(f"demo files written to {paths['register'].parent}")
-    summary = cli.import_file(paths["register"], kind="register", platform=None)
+    summary = jobs.import_file(paths["register"], kind="register", platform=None)
     log(f"business register: {summary['loaded']} entries")
     for code, pname, region in PLATFORMS:
         with session_scope() as session:
             if subjects_repo.get_platform_by_code(session, code) is None:
                 subjects_service.register_platform(
                     session,
+                    jobs.cli_principal(),
                     PlatformCreate(code=code, name=pname, uscc=make_uscc(random.Random(pname), region)),
                 )
-        summary = cli.import_file(paths[code], kind="shops", platform=code)
+        summary = jobs.import_file(paths[code], kind="shops", platform=code)
         info.counts[code] = summary["loaded"]
         log(f"platform {code}: {summary['loaded']} shops registered, {summary['rejected']} rejected")
-    counts = cli.reverify(include_unverified=True)
+    counts = jobs.reverify(include_unverified=True)
     log(f"verification: {counts['verified']} verified, {counts['rejected']} rejected")
     with session_scope(read_only=True) as session:
         from sqlalchemy import select

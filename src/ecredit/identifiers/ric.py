@@ -9,7 +9,6 @@ from ecredit.identifiers.regions import is_known_region
 from ecredit.identifiers.result import CheckResult, Finding, make_result
 from ecredit.identifiers.text import invalid_characters, prepare, show
 
-
 # 2^(18-i) mod 11 for i = 1..17.
 WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
 CHECK_CHARACTERS = "10X98765432"

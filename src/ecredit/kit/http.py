@@ -110,7 +110,10 @@ async def _on_validation_error(_request: Request, exc: RequestValidationError) -
 
 
 async def _on_ecredit_error(_request: Request, exc: EcreditError) -> JSONResponse:
-    return problem(exc.status, exc.title, exc.detail, exc.code, exc.errors)
+    response = problem(exc.status, exc.title, exc.detail, exc.code, exc.errors)
+    for key, value in (getattr(exc, "headers", None) or {}).items():
+        response.headers[key] = value
+    return response
 
 
 async def _on_http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -15,12 +15,16 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from ecredit.errors import Forbidden
 from ecredit.kit import rows as v
 from ecredit.kit.clock import utc_now
 from ecredit.kit.events import announce
 from ecredit.kit.ids import new_id
 from ecredit.kit.tabular import Row
+from ecredit.security.permissions import authorize
 from ecredit.security.pii import blind_index, pii_values
+from ecredit.security.principals import Principal
+from ecredit.security.trail import record_change
 from ecredit.subjects import repository as repo
 from ecredit.subjects.events import ShopRegistered
 from ecredit.subjects.models import Platform, Relation, Shop, Subject
@@ -135,6 +139,17 @@ def parse_shop_row(number: int, values: dict[str, Any]) -> ShopRow:
     )
 
 
+def _bulk_insert(model: type[Any]) -> Any:
+    """An ORM bulk INSERT for rows that all carry the same keys.
+
+    ``render_nulls`` sends None as NULL instead of leaving the column out, so rows with and without
+    optional values share one statement and go to the driver as one ``executemany`` (without it the rows
+    split into a statement per run of identical None patterns). None of the keys the importer passes has
+    a column default, so the stored rows are the same.
+    """
+    return insert(model).execution_options(render_nulls=True)
+
+
 class _SubjectResolver:
     """Finds or creates (in bulk) the subjects a batch refers to."""
 
@@ -194,12 +209,17 @@ class _SubjectResolver:
 
     def flush(self) -> int:
         if self.new:
-            self.session.execute(insert(Subject), self.new)
+            self.session.execute(_bulk_insert(Subject), self.new)
         return len(self.new)
 
 
-def import_batch(session: Session, platform: Platform, batch: Sequence[Row]) -> BatchResult:
-    """Validate and register one batch of shop rows for ``platform``."""
+def import_batch(
+    session: Session, principal: Principal, platform: Platform, batch: Sequence[Row]
+) -> BatchResult:
+    """Validate and register one batch of shop rows for ``platform`` (one audit entry per batch)."""
+    grant = authorize(principal, "shops.create")
+    if grant.platform_id and grant.platform_id != platform.id:
+        raise Forbidden("a platform registers only its own shops")
     result = BatchResult()
     parsed: dict[str, ShopRow] = {}
     for row in batch:
@@ -232,7 +252,7 @@ def import_batch(session: Session, platform: Platform, batch: Sequence[Row]) -> 
     new_pairs = rep_pairs - repo.existing_relations(session, "legal_representative", rep_pairs)
     if new_pairs:
         session.execute(
-            insert(Relation),
+            _bulk_insert(Relation),
             [
                 {"id": new_id(), "kind": "legal_representative", "holder_id": h, "object_id": o}
                 for h, o in new_pairs
@@ -263,12 +283,28 @@ def import_batch(session: Session, platform: Platform, batch: Sequence[Row]) -> 
                 {"id": shop_id, "platform_id": platform.id, "platform_shop_id": r.platform_shop_id, **values}
             )
     if new_shops:
-        session.execute(insert(Shop), new_shops)
+        session.execute(_bulk_insert(Shop), new_shops)
         for s in new_shops:
             announce(
                 session,
                 ShopRegistered(shop_id=s["id"], platform_id=platform.id, operator_id=s["operator_id"]),
             )
     result.shops_inserted = len(new_shops)
+    linked = set(operator_of.values()) | {h for h, _ in rep_pairs}
+    repo.link_subjects(session, platform.id, linked)
     session.flush()
+    record_change(
+        session,
+        principal,
+        "shops.import",
+        "platform",
+        platform.id,
+        {
+            "rows": len(batch),
+            "shops_inserted": result.shops_inserted,
+            "shops_updated": result.shops_updated,
+            "subjects_inserted": result.subjects_inserted,
+            "rejected": len(result.rejected),
+        },
+    )
     return result

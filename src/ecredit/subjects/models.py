@@ -115,3 +115,15 @@ class Relation(Base):
     started_date: Mapped[dt.date | None] = mapped_column(Date)
     ended_date: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class SubjectLink(Base):
+    """A platform's link to a subject: it registered the subject, or runs a shop the subject operates, or
+    the subject is the legal representative of one of its operators. A platform sees only linked subjects."""
+
+    __tablename__ = "subject_link"
+    __table_args__ = (Index("ix_subject_link_subject_id", "subject_id"),)
+
+    platform_id: Mapped[str] = mapped_column(ForeignKey("platform.id"), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subject.id"), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)

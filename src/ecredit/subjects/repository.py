@@ -4,10 +4,50 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
-from ecredit.subjects.models import Platform, Relation, Shop, Subject
+from ecredit.subjects.models import Platform, Relation, Shop, Subject, SubjectLink
+
+
+def _subject_scope(stmt, *, platform_id: str | None, region_prefix: str | None):
+    """Restrict a subject query to a tenant's linked subjects and/or a region."""
+    if platform_id:
+        linked = select(SubjectLink.subject_id).where(SubjectLink.platform_id == platform_id)
+        stmt = stmt.where(Subject.id.in_(linked))
+    if region_prefix:
+        stmt = stmt.where(Subject.region_code.like(f"{escape_like(region_prefix)}%", escape="\\"))
+    return stmt
+
+
+def _shop_scope(stmt, *, platform_id: str | None, region_prefix: str | None):
+    """Restrict a shop query to a tenant's shops and/or a region."""
+    if platform_id:
+        stmt = stmt.where(Shop.platform_id == platform_id)
+    if region_prefix:
+        stmt = stmt.where(Shop.region_code.like(f"{escape_like(region_prefix)}%", escape="\\"))
+    return stmt
+
+
+def is_linked(session: Session, platform_id: str, subject_id: str) -> bool:
+    return session.get(SubjectLink, (platform_id, subject_id)) is not None
+
+
+def link_subjects(session: Session, platform_id: str, subject_ids: Iterable[str]) -> None:
+    """Link subjects to a platform (existing links are kept); one set-based insert."""
+    ids = set(subject_ids)
+    if not ids:
+        return
+    have = set(
+        session.scalars(
+            select(SubjectLink.subject_id).where(
+                SubjectLink.platform_id == platform_id, SubjectLink.subject_id.in_(ids)
+            )
+        )
+    )
+    missing = ids - have
+    if missing:
+        session.execute(insert(SubjectLink), [{"platform_id": platform_id, "subject_id": i} for i in missing])
 
 
 def escape_like(fragment: str) -> str:
@@ -59,8 +99,10 @@ def search_subjects(
     kind: str | None = None,
     after_id: str | None = None,
     limit: int,
+    platform_id: str | None = None,
+    region_prefix: str | None = None,
 ) -> Sequence[Subject]:
-    stmt = select(Subject)
+    stmt = _subject_scope(select(Subject), platform_id=platform_id, region_prefix=region_prefix)
     if name_fragment:
         stmt = stmt.where(Subject.name.like(f"%{escape_like(name_fragment)}%", escape="\\"))
     if uscc:
@@ -115,8 +157,10 @@ def search_shops(
     name_fragment: str | None = None,
     after_id: str | None = None,
     limit: int,
+    tenant_id: str | None = None,
+    region_prefix: str | None = None,
 ) -> Sequence[Shop]:
-    stmt = select(Shop)
+    stmt = _shop_scope(select(Shop), platform_id=tenant_id, region_prefix=region_prefix)
     if platform_id:
         stmt = stmt.where(Shop.platform_id == platform_id)
     if operator_id:
@@ -128,12 +172,12 @@ def search_shops(
     return session.scalars(stmt.order_by(Shop.id).limit(limit)).all()
 
 
-def relations_of(session: Session, subject_id: str) -> Sequence[Relation]:
-    stmt = (
-        select(Relation)
-        .where(or_(Relation.holder_id == subject_id, Relation.object_id == subject_id))
-        .order_by(Relation.id)
-    )
+def relations_of(session: Session, subject_id: str, *, platform_id: str | None = None) -> Sequence[Relation]:
+    stmt = select(Relation).where(or_(Relation.holder_id == subject_id, Relation.object_id == subject_id))
+    if platform_id:
+        linked = select(SubjectLink.subject_id).where(SubjectLink.platform_id == platform_id)
+        stmt = stmt.where(Relation.holder_id.in_(linked), Relation.object_id.in_(linked))
+    stmt = stmt.order_by(Relation.id)
     return session.scalars(stmt).all()
 
 

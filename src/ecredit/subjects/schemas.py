@@ -142,3 +142,13 @@ class RelationRead(Schema):
     object_id: str
     started_date: dt.date | None
     ended_date: dt.date | None
+
+
+class PersonalDataRead(Schema):
+    """Personal fields in clear: only for an authorised role with a stated purpose, and audited."""
+
+    subject_id: str
+    purpose: str
+    id_number: str | None
+    phone: str | None
+    address: str | None

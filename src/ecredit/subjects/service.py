@@ -7,11 +7,16 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from ecredit.errors import FieldError
+from ecredit.errors import FieldError, Forbidden
 from ecredit.identifiers import check as check_identifier
 from ecredit.kit.events import announce
 from ecredit.kit.ids import new_id
-from ecredit.security.pii import blind_index, set_pii
+from ecredit.kit.policy import policy
+from ecredit.security import seclog
+from ecredit.security.permissions import Grant, authorize
+from ecredit.security.pii import blind_index, reveal, set_pii
+from ecredit.security.principals import Principal
+from ecredit.security.trail import record_change
 from ecredit.subjects import repository as repo
 from ecredit.subjects.errors import (
     DuplicatePlatform,
@@ -70,45 +75,87 @@ def _check_identity_fields(kind: SubjectKind, uscc: str | None, id_number: str |
         )
 
 
-def create_subject(session: Session, data: SubjectCreate) -> Subject:
-    """Register a subject; USCC and ID number must be unique."""
+def create_subject(session: Session, principal: Principal, data: SubjectCreate) -> tuple[Subject, bool]:
+    """Register a subject; returns it and whether it is new.
+
+    A platform registering a subject that already exists (same USCC or ID number) is linked to it instead:
+    several platforms' shops may have one operator. For staff, a duplicate is a conflict.
+    """
+    grant = authorize(principal, "subjects.create")
     _check_identity_fields(data.kind, data.uscc, data.id_number)
-    if data.uscc and repo.get_subject_by_uscc(session, data.uscc):
-        raise DuplicateSubject(
-            "a subject with this USCC exists", errors=[FieldError("uscc", "already registered")]
-        )
-    if data.id_number and repo.get_subject_by_id_number_bidx(
-        session, blind_index("id_number", data.id_number)
-    ):
-        raise DuplicateSubject(
-            "a subject with this ID number exists", errors=[FieldError("id_number", "already registered")]
-        )
-    subject = Subject(
-        id=new_id(), kind=data.kind.value, name=data.name, uscc=data.uscc, region_code=data.region_code
+    # Without an explicit region: the registering authority's (USCC) or the household registration's (ID).
+    region = data.region_code or (
+        data.uscc[2:8] if data.uscc else data.id_number[:6] if data.id_number else None
     )
-    if data.region_code is None and data.uscc:
-        subject.region_code = data.uscc[2:8]
+    if not grant.covers_region(region):
+        raise Forbidden(
+            "the subject is outside your region", errors=[FieldError("region_code", "outside region")]
+        )
+    existing = None
+    if data.uscc:
+        existing = repo.get_subject_by_uscc(session, data.uscc)
+        field = "uscc"
+    if existing is None and data.id_number:
+        existing = repo.get_subject_by_id_number_bidx(session, blind_index("id_number", data.id_number))
+        field = "id_number"
+    if existing is not None:
+        if grant.platform_id and existing.kind == data.kind.value:
+            repo.link_subjects(session, grant.platform_id, [existing.id])
+            session.flush()
+            record_change(session, principal, "subjects.link", "subject", existing.id)
+            return existing, False
+        raise DuplicateSubject(
+            "the subject is already registered", errors=[FieldError(field, "already registered")]
+        )
+    subject = Subject(id=new_id(), kind=data.kind.value, name=data.name, uscc=data.uscc, region_code=region)
     set_pii(subject, "id_number", data.id_number)
     set_pii(subject, "phone", data.phone)
     set_pii(subject, "address", data.address)
     session.add(subject)
     session.flush()
+    if grant.platform_id:
+        repo.link_subjects(session, grant.platform_id, [subject.id])
+        session.flush()
+    record_change(session, principal, "subjects.create", "subject", subject.id, {"kind": subject.kind})
     announce(session, SubjectRegistered(subject_id=subject.id, kind=subject.kind))
+    return subject, True
+
+
+def visible_subject(session: Session, grant: Grant, subject_id: str) -> Subject:
+    """The subject if the grant covers it; ``SubjectNotFound`` otherwise (existence is not revealed)."""
+    subject = repo.get_subject(session, subject_id)
+    if (
+        subject is None
+        or (grant.platform_id and not repo.is_linked(session, grant.platform_id, subject.id))
+        or not grant.covers_region(subject.region_code)
+    ):
+        raise SubjectNotFound(f"no subject {subject_id}")
     return subject
 
 
+def read_subject(session: Session, principal: Principal, subject_id: str) -> Subject:
+    """One subject the caller may see."""
+    return visible_subject(session, authorize(principal, "subjects.read"), subject_id)
+
+
 def get_subject_or_raise(session: Session, subject_id: str) -> Subject:
-    """The subject, or ``SubjectNotFound``."""
+    """The subject, or ``SubjectNotFound`` (internal: no access check)."""
     subject = repo.get_subject(session, subject_id)
     if subject is None:
         raise SubjectNotFound(f"no subject {subject_id}")
     return subject
 
 
-def update_subject(session: Session, subject_id: str, data: SubjectUpdate) -> Subject:
+def update_subject(session: Session, principal: Principal, subject_id: str, data: SubjectUpdate) -> Subject:
     """Change a subject's name, contacts or region; identifiers never change."""
-    subject = get_subject_or_raise(session, subject_id)
+    grant = authorize(principal, "subjects.update")
+    subject = visible_subject(session, grant, subject_id)
     fields = data.model_dump(exclude_unset=True)
+    if "region_code" in fields and not grant.covers_region(fields["region_code"]):
+        raise Forbidden(
+            "the new region is outside your region", errors=[FieldError("region_code", "outside region")]
+        )
+    record_change(session, principal, "subjects.update", "subject", subject.id, {"fields": sorted(fields)})
     for column in ("phone", "address"):
         if column in fields:
             set_pii(subject, column, fields.pop(column))
@@ -121,9 +168,16 @@ def update_subject(session: Session, subject_id: str, data: SubjectUpdate) -> Su
 
 
 def search_subjects(
-    session: Session, *, q: str | None, kind: SubjectKind | None, cursor: str | None, limit: int
+    session: Session,
+    principal: Principal,
+    *,
+    q: str | None,
+    kind: SubjectKind | None,
+    cursor: str | None,
+    limit: int,
 ) -> tuple[Sequence[Subject], str | None]:
     """Search by name fragment, or exactly by USCC or citizen ID number when ``q`` is one."""
+    grant = authorize(principal, "subjects.read")
     uscc = id_bidx = name = None
     if q:
         kind_guess = check_identifier(q, "auto")
@@ -141,6 +195,8 @@ def search_subjects(
         kind=kind.value if kind else None,
         after_id=cursor,
         limit=limit + 1,
+        platform_id=grant.platform_id,
+        region_prefix=grant.region_prefix,
     )
     return _page(rows, limit)
 
@@ -151,16 +207,19 @@ def _page(rows: Sequence[_Row], limit: int) -> tuple[Sequence[_Row], str | None]
     return rows, None
 
 
-def register_platform(session: Session, data: PlatformCreate) -> tuple[Platform, Subject]:
+def register_platform(
+    session: Session, principal: Principal, data: PlatformCreate
+) -> tuple[Platform, Subject]:
     """Register an e-commerce platform (a subject of kind platform with a short code)."""
+    authorize(principal, "platforms.create")
     if repo.get_platform_by_code(session, data.code):
         raise DuplicatePlatform(
             f"platform {data.code} exists", errors=[FieldError("code", "already registered")]
         )
     subject = repo.get_subject_by_uscc(session, data.uscc)
     if subject is None:
-        subject = create_subject(
-            session, SubjectCreate(kind=SubjectKind.platform, name=data.name, uscc=data.uscc)
+        subject, _ = create_subject(
+            session, principal, SubjectCreate(kind=SubjectKind.platform, name=data.name, uscc=data.uscc)
         )
     elif subject.kind != SubjectKind.platform:
         raise DuplicateSubject(
@@ -170,6 +229,7 @@ def register_platform(session: Session, data: PlatformCreate) -> tuple[Platform,
     platform = Platform(id=new_id(), code=data.code, subject_id=subject.id)
     session.add(platform)
     session.flush()
+    record_change(session, principal, "platforms.create", "platform", platform.id, {"code": platform.code})
     return platform, subject
 
 
@@ -183,24 +243,38 @@ def get_platform_or_raise(session: Session, code: str) -> Platform:
     return platform
 
 
-def list_platforms(session: Session) -> list[PlatformRead]:
+def list_platforms(session: Session, principal: Principal) -> list[PlatformRead]:
     """Every registered platform."""
+    authorize(principal, "platforms.read")
     return [
         PlatformRead(id=p.id, code=p.code, name=s.name, uscc=s.uscc, subject_id=s.id)
         for p, s in repo.list_platforms(session)
     ]
 
 
-def create_shop(session: Session, data: ShopCreate) -> Shop:
-    """Register a shop of a platform, operated by an existing subject."""
+def create_shop(session: Session, principal: Principal, data: ShopCreate) -> Shop:
+    """Register a shop of a platform, operated by a subject the caller may see."""
+    grant = authorize(principal, "shops.create")
     platform = get_platform_or_raise(session, data.platform)
-    operator = repo.get_subject(session, data.operator_id)
-    if operator is None:
-        raise InvalidSubject("unknown operator", errors=[FieldError("operator_id", "no such subject")])
+    if grant.platform_id and platform.id != grant.platform_id:
+        raise Forbidden(
+            "a platform registers only its own shops", errors=[FieldError("platform", "not yours")]
+        )
+    try:
+        operator = visible_subject(session, grant, data.operator_id)
+    except SubjectNotFound:
+        raise InvalidSubject(
+            "unknown operator", errors=[FieldError("operator_id", "no such subject")]
+        ) from None
     if operator.kind not in {SubjectKind.organisation, SubjectKind.individual_business, SubjectKind.person}:
         raise InvalidSubject(
             "a shop is operated by an organisation, individual business or person",
             errors=[FieldError("operator_id", f"subject is a {operator.kind}")],
+        )
+    region = data.region_code or operator.region_code
+    if not grant.covers_region(region):
+        raise Forbidden(
+            "the shop is outside your region", errors=[FieldError("region_code", "outside region")]
         )
     if repo.get_shop_by_platform_shop_id(session, platform.id, data.platform_shop_id):
         raise DuplicateShop(
@@ -214,38 +288,66 @@ def create_shop(session: Session, data: ShopCreate) -> Shop:
         name=data.name,
         category=data.category,
         operator_id=operator.id,
-        region_code=data.region_code or operator.region_code,
+        region_code=region,
         opened_date=data.opened_date,
     )
     set_pii(shop, "phone", data.phone)
     set_pii(shop, "address", data.address)
     session.add(shop)
+    repo.link_subjects(session, platform.id, [operator.id])
     session.flush()
+    record_change(session, principal, "shops.create", "shop", shop.id, {"platform": platform.code})
     announce(session, ShopRegistered(shop_id=shop.id, platform_id=platform.id, operator_id=operator.id))
     return shop
 
 
+def visible_shop(session: Session, grant: Grant, shop_id: str) -> Shop:
+    """The shop if the grant covers it; ``ShopNotFound`` otherwise."""
+    shop = repo.get_shop(session, shop_id)
+    if (
+        shop is None
+        or (grant.platform_id and shop.platform_id != grant.platform_id)
+        or not grant.covers_region(shop.region_code)
+    ):
+        raise ShopNotFound(f"no shop {shop_id}")
+    return shop
+
+
+def read_shop(session: Session, principal: Principal, shop_id: str) -> Shop:
+    """One shop the caller may see."""
+    return visible_shop(session, authorize(principal, "shops.read"), shop_id)
+
+
 def get_shop_or_raise(session: Session, shop_id: str) -> Shop:
-    """The shop, or ``ShopNotFound``."""
+    """The shop, or ``ShopNotFound`` (internal: no access check)."""
     shop = repo.get_shop(session, shop_id)
     if shop is None:
         raise ShopNotFound(f"no shop {shop_id}")
     return shop
 
 
-def get_shop_by_key_or_raise(session: Session, platform_code: str, platform_shop_id: str) -> Shop:
-    """The shop a platform knows by its own shop id."""
+def get_shop_by_key_or_raise(
+    session: Session, principal: Principal, platform_code: str, platform_shop_id: str
+) -> Shop:
+    """A shop as its platform knows it (by the platform's own shop id)."""
+    grant = authorize(principal, "shops.read")
     platform = get_platform_or_raise(session, platform_code)
     shop = repo.get_shop_by_platform_shop_id(session, platform.id, platform_shop_id)
     if shop is None:
         raise ShopNotFound(f"platform {platform_code} has no shop {platform_shop_id}")
-    return shop
+    return visible_shop(session, grant, shop.id)
 
 
-def update_shop(session: Session, shop_id: str, data: ShopUpdate) -> Shop:
+def update_shop(session: Session, principal: Principal, shop_id: str, data: ShopUpdate) -> Shop:
     """Change a shop's name, category, contacts or open/closed status."""
-    shop = get_shop_or_raise(session, shop_id)
+    grant = authorize(principal, "shops.update")
+    shop = visible_shop(session, grant, shop_id)
     fields = data.model_dump(exclude_unset=True)
+    if "region_code" in fields and not grant.covers_region(fields["region_code"]):
+        raise Forbidden(
+            "the new region is outside your region", errors=[FieldError("region_code", "outside region")]
+        )
+    record_change(session, principal, "shops.update", "shop", shop.id, {"fields": sorted(fields)})
     for column in ("phone", "address"):
         if column in fields:
             set_pii(shop, column, fields.pop(column))
@@ -259,6 +361,7 @@ def update_shop(session: Session, shop_id: str, data: ShopUpdate) -> Shop:
 
 def list_shops(
     session: Session,
+    principal: Principal,
     *,
     subject_id: str | None = None,
     platform_code: str | None = None,
@@ -267,9 +370,10 @@ def list_shops(
     limit: int,
 ) -> tuple[Sequence[Shop], str | None]:
     """Shops filtered by operator, platform and name fragment, in id order."""
+    grant = authorize(principal, "shops.read")
     platform_id = get_platform_or_raise(session, platform_code).id if platform_code else None
     if subject_id:
-        get_subject_or_raise(session, subject_id)
+        visible_subject(session, authorize(principal, "subjects.read"), subject_id)
     rows = repo.search_shops(
         session,
         platform_id=platform_id,
@@ -277,14 +381,17 @@ def list_shops(
         name_fragment=q,
         after_id=cursor,
         limit=limit + 1,
+        tenant_id=grant.platform_id,
+        region_prefix=grant.region_prefix,
     )
     return _page(rows, limit)
 
 
-def add_relation(session: Session, data: RelationCreate) -> Relation:
+def add_relation(session: Session, principal: Principal, data: RelationCreate) -> Relation:
     """Record a relation (legal representative, officer, courier employer) between two subjects."""
-    holder = get_subject_or_raise(session, data.holder_id)
-    obj = get_subject_or_raise(session, data.object_id)
+    grant = authorize(principal, "relations.create")
+    holder = visible_subject(session, grant, data.holder_id)
+    obj = visible_subject(session, grant, data.object_id)
     if (
         data.kind in {RelationKind.legal_representative, RelationKind.officer}
         and holder.kind != SubjectKind.person
@@ -311,13 +418,15 @@ def add_relation(session: Session, data: RelationCreate) -> Relation:
     )
     session.add(relation)
     session.flush()
+    record_change(session, principal, "relations.create", "relation", relation.id, {"kind": relation.kind})
     return relation
 
 
-def list_relations(session: Session, subject_id: str) -> Sequence[Relation]:
-    """Every relation the subject takes part in, on either side."""
-    get_subject_or_raise(session, subject_id)
-    return repo.relations_of(session, subject_id)
+def list_relations(session: Session, principal: Principal, subject_id: str) -> Sequence[Relation]:
+    """Every relation the subject takes part in, on either side (a platform sees those among its subjects)."""
+    grant = authorize(principal, "subjects.read")
+    visible_subject(session, grant, subject_id)
+    return repo.relations_of(session, subject_id, platform_id=grant.platform_id)
 
 
 def subject_read(subject: Subject) -> SubjectRead:
@@ -358,3 +467,27 @@ def shop_reads(session: Session, shops: Sequence[Shop]) -> list[ShopRead]:
         )
         for s in shops
     ]
+
+
+def read_personal_data(
+    session: Session, principal: Principal, subject_id: str, *, purpose: str
+) -> dict[str, str | None]:
+    """The subject's personal fields in clear, for a stated purpose; audited and security-logged."""
+    grant = authorize(principal, "subjects.read_personal_data")
+    purposes = policy("security").value("clear_read_purposes")
+    if purpose not in purposes:
+        raise InvalidSubject(
+            "a clear read needs one of the configured purposes",
+            errors=[FieldError("purpose", f"must be one of {', '.join(purposes)}")],
+        )
+    subject = visible_subject(session, grant, subject_id)
+    fields = {column: reveal(subject, column) for column in ("id_number", "phone", "address")}
+    read = sorted(k for k, v in fields.items() if v is not None)
+    record_change(
+        session, principal, "pii.clear_read", "subject", subject.id, {"fields": read, "purpose": purpose}
+    )
+    for column in read:
+        seclog.clear_read(
+            principal.actor, principal.role.value, column, subject.id, purpose, principal.request_id
+        )
+    return fields

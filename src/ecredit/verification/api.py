@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 
 from ecredit.identifiers import check as check_identifier
 from ecredit.kit.http import DbSession, ReadSession, problem_responses
+from ecredit.security.http import require, route_meta
+from ecredit.security.principals import Principal
+from ecredit.security.ratelimit import limit
 from ecredit.verification import repository as repo
 from ecredit.verification import service
 from ecredit.verification.models import Mark, Verification
@@ -20,7 +23,13 @@ from ecredit.verification.schemas import (
     VerificationRead,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["verification"], responses=problem_responses(400, 422))
+router = APIRouter(prefix="/api/v1", tags=["verification"], responses=problem_responses(400, 401, 403, 422))
+
+
+def _as(action: str):
+    """The caller, authorised for ``action`` before anything else of the request is looked at."""
+    return Annotated[Principal, Depends(require(action))]
+
 
 Id = Annotated[str, Path(min_length=26, max_length=26, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
 
@@ -44,37 +53,67 @@ def _mark_read(m: Mark) -> MarkRead:
     return MarkRead.model_validate(m)
 
 
-@router.post("/shops/{shop_id}/verify", response_model=VerificationRead, responses=problem_responses(404))
-def verify_shop(shop_id: Id, session: DbSession) -> VerificationRead:
+@router.post(
+    "/shops/{shop_id}/verify",
+    response_model=VerificationRead,
+    responses=problem_responses(404),
+    openapi_extra=route_meta("verification.run"),
+)
+def verify_shop(principal: _as("verification.run"), shop_id: Id, session: DbSession) -> VerificationRead:
     """Verify the shop's operator now (format, checksums, region, register, legal representative)."""
-    verification = service.verify_shop(session, shop_id)
+    verification = service.verify_shop(session, principal, shop_id)
     mark = repo.latest_mark_of_shop(session, shop_id) if verification.outcome == "verified" else None
     return _verification_read(verification, mark)
 
 
 @router.get(
-    "/shops/{shop_id}/verifications", response_model=list[VerificationRead], responses=problem_responses(404)
+    "/shops/{shop_id}/verifications",
+    response_model=list[VerificationRead],
+    responses=problem_responses(404),
+    openapi_extra=route_meta("verification.read"),
 )
-def list_verifications(shop_id: Id, session: ReadSession) -> list[VerificationRead]:
+def list_verifications(
+    principal: _as("verification.read"), shop_id: Id, session: ReadSession
+) -> list[VerificationRead]:
     """The shop's verification history, newest first, each with every check."""
-    return [_verification_read(v) for v in service.list_verifications(session, shop_id)]
+    return [_verification_read(v) for v in service.list_verifications(session, principal, shop_id)]
 
 
-@router.get("/shops/{shop_id}/mark", response_model=MarkRead, responses=problem_responses(404))
-def shop_mark(shop_id: Id, session: ReadSession) -> MarkRead:
+@router.get(
+    "/shops/{shop_id}/mark",
+    response_model=MarkRead,
+    responses=problem_responses(404),
+    openapi_extra=route_meta("marks.read"),
+)
+def shop_mark(principal: _as("marks.read"), shop_id: Id, session: ReadSession) -> MarkRead:
     """The shop's newest trusted certification mark and its token."""
-    return _mark_read(service.current_mark(session, shop_id))
+    return _mark_read(service.current_mark(session, principal, shop_id))
 
 
-@router.post("/marks/{mark_id}/revoke", response_model=MarkRead, responses=problem_responses(404))
-def revoke_mark(mark_id: Id, body: MarkRevoke, session: DbSession) -> MarkRead:
+@router.post(
+    "/marks/{mark_id}/revoke",
+    response_model=MarkRead,
+    responses=problem_responses(404),
+    openapi_extra=route_meta("marks.revoke"),
+)
+def revoke_mark(
+    principal: _as("marks.revoke"), mark_id: Id, body: MarkRevoke, session: DbSession
+) -> MarkRead:
     """Revoke a mark, with the reason."""
-    return _mark_read(service.revoke_mark(session, mark_id, reason=body.reason))
+    return _mark_read(service.revoke_mark(session, principal, mark_id, reason=body.reason))
 
 
-@router.get("/marks/{token}", response_model=MarkCheckRead)
+@router.get(
+    "/marks/{token}",
+    response_model=MarkCheckRead,
+    responses=problem_responses(429),
+    dependencies=[Depends(limit("public"))],
+    openapi_extra=route_meta("marks.check"),
+)
 def check_mark(
-    token: Annotated[str, Path(min_length=1, max_length=4096)], session: ReadSession
+    principal: _as("marks.check"),
+    token: Annotated[str, Path(min_length=1, max_length=4096)],
+    session: ReadSession,
 ) -> MarkCheckRead:
     """Public check of a presented mark: valid, revoked, expired or forged."""
     result = service.check_mark(session, token)
@@ -91,9 +130,17 @@ def check_mark(
     )
 
 
-@router.get("/register/{uscc}", response_model=RegisterEntryRead, responses=problem_responses(404))
+@router.get(
+    "/register/{uscc}",
+    response_model=RegisterEntryRead,
+    responses=problem_responses(404, 429),
+    dependencies=[Depends(limit("public"))],
+    openapi_extra=route_meta("register.read"),
+)
 def register_entry(
-    uscc: Annotated[str, Path(min_length=18, max_length=40)], session: ReadSession
+    principal: _as("register.read"),
+    uscc: Annotated[str, Path(min_length=18, max_length=40)],
+    session: ReadSession,
 ) -> RegisterEntryRead:
     """A business-register entry by USCC (address masked)."""
     checked = check_identifier(uscc, "uscc")

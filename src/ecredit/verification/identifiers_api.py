@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import Field, StringConstraints
 
 from ecredit import identifiers
 from ecredit.kit.http import problem_responses
 from ecredit.kit.schemas import InputSchema, Schema
+from ecredit.security.http import require, route_meta
+from ecredit.security.principals import Principal
+from ecredit.security.ratelimit import limit
 
 router = APIRouter(prefix="/api/v1", tags=["identifiers"], responses=problem_responses(400, 422))
 
@@ -35,7 +38,15 @@ class IdentifierCheckRead(Schema):
     warnings: list[FindingRead]
 
 
-@router.post("/identifiers/check", response_model=list[IdentifierCheckRead])
-def check_identifiers(body: IdentifierCheckRequest) -> list[IdentifierCheckRead]:
+@router.post(
+    "/identifiers/check",
+    response_model=list[IdentifierCheckRead],
+    responses=problem_responses(429),
+    dependencies=[Depends(limit("public"))],
+    openapi_extra=route_meta("identifiers.check"),
+)
+def check_identifiers(
+    principal: Annotated[Principal, Depends(require("identifiers.check"))], body: IdentifierCheckRequest
+) -> list[IdentifierCheckRead]:
     """Validate USCCs, citizen ID numbers, GTINs or region codes: validity, normal form, reasons, warnings."""
     return [IdentifierCheckRead(**identifiers.check(v, body.kind).to_dict()) for v in body.values]

@@ -12,7 +12,10 @@ from sqlalchemy.orm import Session
 from ecredit.kit import rows as v
 from ecredit.kit.ids import new_id
 from ecredit.kit.tabular import Row
+from ecredit.security.permissions import authorize
 from ecredit.security.pii import pii_values
+from ecredit.security.principals import Principal
+from ecredit.security.trail import record_change
 from ecredit.verification import repository as repo
 from ecredit.verification.models import RegisterEntry
 
@@ -55,8 +58,9 @@ def _parse(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def import_batch(session: Session, batch: Sequence[Row]) -> BatchResult:
+def import_batch(session: Session, principal: Principal, batch: Sequence[Row]) -> BatchResult:
     """Validate and upsert one batch of register rows (by USCC); invalid rows are returned, not loaded."""
+    authorize(principal, "register.import")
     result = BatchResult()
     parsed: dict[str, dict[str, Any]] = {}
     for row in batch:
@@ -84,4 +88,17 @@ def import_batch(session: Session, batch: Sequence[Row]) -> BatchResult:
         session.execute(insert(RegisterEntry), new_rows)
         result.inserted = len(new_rows)
     session.flush()
+    record_change(
+        session,
+        principal,
+        "register.import",
+        "register_entry",
+        None,
+        {
+            "rows": len(batch),
+            "inserted": result.inserted,
+            "updated": result.updated,
+            "rejected": len(result.rejected),
+        },
+    )
     return result

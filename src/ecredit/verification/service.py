@@ -9,13 +9,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ecredit.errors import NotFound
 from ecredit.kit.clock import add_months, utc_now
 from ecredit.kit.events import announce
 from ecredit.kit.ids import new_id
 from ecredit.kit.policy import policy
 from ecredit.security.context import get_keyring
+from ecredit.security.permissions import authorize
 from ecredit.security.pii import reveal
+from ecredit.security.principals import Principal
 from ecredit.security.signing import sign_token, verify_token
+from ecredit.security.trail import record_change
 from ecredit.subjects import repository as subjects_repo
 from ecredit.subjects import service as subjects_service
 from ecredit.subjects.models import Shop
@@ -57,11 +61,14 @@ def _operator_facts(session: Session, shop: Shop) -> rules.OperatorFacts:
     )
 
 
-def verify_shop(session: Session, shop_id: str, *, now: dt.datetime | None = None) -> Verification:
+def verify_shop(
+    session: Session, principal: Principal, shop_id: str, *, now: dt.datetime | None = None
+) -> Verification:
     """Verify a shop's operator now; a verified shop gets a fresh mark, a rejected one loses its marks."""
+    grant = authorize(principal, "verification.run")
     now = now or utc_now()
     pol = policy("verification")
-    shop = subjects_service.get_shop_or_raise(session, shop_id)
+    shop = subjects_service.visible_shop(session, grant, shop_id)
     facts = _operator_facts(session, shop)
     outcome = rules.evaluate(
         facts, active_statuses=frozenset(pol.value("active_register_statuses")), today=now.date()
@@ -82,6 +89,14 @@ def verify_shop(session: Session, shop_id: str, *, now: dt.datetime | None = Non
     shop.verification_status = verification.outcome
     shop.verified_until = expires_at
     session.flush()
+    record_change(
+        session,
+        principal,
+        "verification.run",
+        "shop",
+        shop.id,
+        {"outcome": verification.outcome, "verification": verification.id, "policy": pol.ref},
+    )
     if outcome.verified:
         for mark in repo.active_marks_of_shop(session, shop.id):
             _revoke(session, mark, "superseded by a new verification", now)
@@ -113,9 +128,9 @@ def count_due(session: Session, *, now: dt.datetime | None = None, include_unver
     return repo.count_due(session, now or utc_now(), include_unverified=include_unverified)
 
 
-def list_verifications(session: Session, shop_id: str) -> Sequence[Verification]:
+def list_verifications(session: Session, principal: Principal, shop_id: str) -> Sequence[Verification]:
     """A shop's verification history, newest first."""
-    subjects_service.get_shop_or_raise(session, shop_id)
+    subjects_service.visible_shop(session, authorize(principal, "verification.read"), shop_id)
     return repo.verifications_of(session, shop_id)
 
 
@@ -165,13 +180,21 @@ def _revoke(session: Session, mark: Mark, reason: str, now: dt.datetime) -> None
     announce(session, MarkRevoked(mark_id=mark.id, shop_id=mark.shop_id, reason=reason))
 
 
-def revoke_mark(session: Session, mark_id: str, *, reason: str, now: dt.datetime | None = None) -> Mark:
-    """Revoke one mark (failed re-verification, a list measure, a regulator's decision)."""
+def revoke_mark(
+    session: Session, principal: Principal, mark_id: str, *, reason: str, now: dt.datetime | None = None
+) -> Mark:
+    """Revoke one mark (a list measure, a regulator's decision)."""
+    grant = authorize(principal, "marks.revoke")
     mark = repo.get_mark(session, mark_id)
     if mark is None:
         raise MarkNotFound(f"no mark {mark_id}")
+    try:
+        subjects_service.visible_shop(session, grant, mark.shop_id)
+    except NotFound:
+        raise MarkNotFound(f"no mark {mark_id}") from None
     if mark.revoked_at is None:
         _revoke(session, mark, reason, now or utc_now())
+        record_change(session, principal, "marks.revoke", "mark", mark.id, {"reason": reason})
     return mark
 
 
@@ -183,9 +206,9 @@ def revoke_shop_marks(session: Session, shop_id: str, *, reason: str, now: dt.da
     return len(marks)
 
 
-def current_mark(session: Session, shop_id: str) -> Mark:
+def current_mark(session: Session, principal: Principal, shop_id: str) -> Mark:
     """The shop's newest mark (revoked or not)."""
-    subjects_service.get_shop_or_raise(session, shop_id)
+    subjects_service.visible_shop(session, authorize(principal, "marks.read"), shop_id)
     mark = repo.latest_mark_of_shop(session, shop_id)
     if mark is None:
         raise MarkNotFound(f"shop {shop_id} has no mark")

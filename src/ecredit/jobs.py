@@ -1,0 +1,148 @@
+"""Long-running work in committed batches, with progress: bulk registry loads and re-verification.
+
+Shared by the CLI and the demo. Each batch is its own transaction; re-running a job is idempotent.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ecredit.errors import EcreditError
+from ecredit.security.principals import Principal, system
+
+err = Console(stderr=True)
+
+BATCH_ROWS = 5000
+
+
+def cli_principal() -> Principal:
+    """Local commands act as an administrator named after the operating-system user (for the audit)."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = "unknown"
+    return system(name)
+
+
+def progress_bar() -> Progress:
+    """A Rich progress bar on stderr (hidden when stderr is not a terminal)."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal,
+    )
+
+
+def import_file(file: Path, *, kind: str, platform: str | None) -> dict[str, Any]:
+    """Load a registry file in committed batches; returns counts (used by the CLI and the demo)."""
+    from ecredit.db import session_scope
+    from ecredit.kit.tabular import RejectsWriter, Row, read_rows
+    from ecredit.subjects import importer
+    from ecredit.subjects import service as subjects_service
+    from ecredit.verification import register
+
+    principal = cli_principal()
+    if kind == "shops":
+        if not platform:
+            raise EcreditError("--platform is required with --kind shops")
+        columns = importer.SHOP_COLUMNS
+        with session_scope(read_only=True) as session:
+            subjects_service.get_platform_or_raise(session, platform)
+
+        def load(session: Any, batch: list[Row]) -> Any:
+            plat = subjects_service.get_platform_or_raise(session, platform)
+            return importer.import_batch(session, principal, plat, batch)
+    elif kind == "register":
+        columns = register.COLUMNS
+
+        def load(session: Any, batch: list[Row]) -> Any:
+            return register.import_batch(session, principal, batch)
+    else:
+        raise EcreditError(f"--kind must be shops or register (got {kind!r})")
+
+    rejects = RejectsWriter(file)
+    loaded = 0
+    size = file.stat().st_size
+    try:
+        with progress_bar() as progress:
+            task = progress.add_task(f"importing {file.name}", total=size, rate="")
+            for batch in _batches(read_rows(file, columns=columns), rejects):
+                with session_scope() as session:
+                    result = load(session, batch)
+                if result.rejected:
+                    # The raw form of a row is only needed when it is rejected.
+                    values_by_number = {r.number: r.values for r in batch}
+                    for number, reason in result.rejected:
+                        values = values_by_number.get(number)
+                        rejects.write(number, reason, "" if values is None else _raw(values))
+                loaded += len(batch) - len(result.rejected)
+                # Measuring the batch only serves the progress bar: skip it when nobody watches.
+                done = 0 if progress.disable else _batch_bytes(batch)
+                progress.update(
+                    task, completed=min(size, progress.tasks[0].completed + done), rate=f"{loaded:,} rows"
+                )
+    finally:
+        rejects.close()
+    return {"loaded": loaded, "rejected": rejects.count, "rejects_file": str(rejects.path)}
+
+
+def _raw(values: dict[str, Any]) -> str:
+    return json.dumps(values, ensure_ascii=False)
+
+
+def _batch_bytes(batch: list[Any]) -> int:
+    return sum(len(_raw(r.values).encode()) for r in batch)
+
+
+def _batches(rows: Iterator[Any], rejects: Any) -> Iterator[list[Any]]:
+    from ecredit.kit.tabular import RowError
+
+    batch: list[Any] = []
+    for item in rows:
+        if isinstance(item, RowError):
+            rejects.write(item.number, item.reason, item.raw)
+            continue
+        batch.append(item)
+        if len(batch) >= BATCH_ROWS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def reverify(*, include_unverified: bool) -> dict[str, int]:
+    """Verify every due shop in committed batches (used by the CLI and the demo)."""
+    from ecredit.db import session_scope
+    from ecredit.kit.clock import utc_now
+    from ecredit.verification import service
+
+    now = utc_now()
+    principal = cli_principal()
+    counts = {"verified": 0, "rejected": 0}
+    with session_scope(read_only=True) as session:
+        total = service.count_due(session, now=now, include_unverified=include_unverified)
+    with progress_bar() as progress:
+        task = progress.add_task("verifying", total=total, rate="")
+        while True:
+            with session_scope() as session:
+                ids = service.shops_due_for_verification(
+                    session, now=now, include_unverified=include_unverified, limit=500
+                )
+                for shop_id in ids:
+                    counts[service.verify_shop(session, principal, shop_id, now=now).outcome] += 1
+            progress.advance(task, len(ids))
+            if not ids:
+                break
+    return counts

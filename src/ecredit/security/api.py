@@ -1,0 +1,58 @@
+"""REST routes of staff login sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import Field
+
+from ecredit.kit.http import DbSession, problem, problem_responses
+from ecredit.kit.schemas import InputSchema, Schema
+from ecredit.security import credentials, seclog
+from ecredit.security.http import bearer, request_id
+from ecredit.security.ratelimit import limit
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=problem_responses(400, 401, 422, 429))
+
+
+class LoginRequest(InputSchema):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class LoginRead(Schema):
+    token: str
+    token_type: str = "bearer"  # noqa: S105 (the OAuth token type, not a secret)
+    expires_at: dt.datetime
+    role: str
+
+
+@router.post(
+    "/login",
+    response_model=LoginRead,
+    openapi_extra={"security": [], "x-ecredit-action": "auth.login"},
+    dependencies=[Depends(limit("login"))],
+)
+def login(body: LoginRequest, session: DbSession, request: Request) -> LoginRead:
+    """Exchange a username and password for a session token (locked after repeated failures)."""
+    rid = request_id(request)
+    try:
+        result = credentials.login(session, username=body.username, password=body.password)
+    except credentials.InvalidCredentials as exc:
+        seclog.auth_failure(exc.detail, "password", rid)
+        # Answer without raising, so the transaction commits and the failed attempt counts.
+        return problem(exc.status, exc.title, exc.detail, exc.code)  # type: ignore[return-value]
+    seclog.auth_success(result.principal.actor, result.principal.role.value, "password", rid)
+    return LoginRead(token=result.token, expires_at=result.expires_at, role=result.principal.role.value)
+
+
+@router.post("/logout", status_code=204, openapi_extra={"security": [], "x-ecredit-action": "auth.logout"})
+def logout(
+    session: DbSession, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> None:
+    """End the session whose token is presented (idempotent)."""
+    if creds is not None:
+        credentials.logout(session, creds.credentials)

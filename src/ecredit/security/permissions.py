@@ -1,0 +1,101 @@
+"""The permission table: role × action → scope. Declarative, so tests can iterate over it.
+
+Scopes:
+- ``all``: every object of the kind.
+- ``own``: a platform's own objects (its shops, and the subjects it registered or whose shops it runs).
+- ``region``: a regulator's region (objects whose region code starts with the regulator's prefix; no prefix
+  means the whole province).
+
+An action missing for a role is denied. Enforcement is in the services (``authorize`` at the start of
+every service, and scope filters in the repositories), not only in the routes.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ecredit.errors import Forbidden, Unauthorized
+from ecredit.security.principals import Principal, Role
+
+
+class Scope(enum.StrEnum):
+    all = "all"
+    own = "own"
+    region = "region"
+
+
+R = Role
+S = Scope
+EVERYONE = dict.fromkeys(Role, S.all)
+STAFF = {R.regulator: S.region, R.admin: S.all}
+
+PERMISSIONS: Mapping[str, Mapping[Role, Scope]] = {
+    # Subject registry
+    "subjects.create": {R.platform: S.own, **STAFF},
+    "subjects.read": {R.platform: S.own, R.agency: S.all, **STAFF},
+    "subjects.update": {R.platform: S.own, **STAFF},
+    "subjects.read_personal_data": {R.regulator: S.region},
+    "relations.create": {R.platform: S.own, **STAFF},
+    "platforms.create": {R.admin: S.all},
+    "platforms.read": {r: S.all for r in Role if r is not R.public},
+    "shops.create": {R.platform: S.own, **STAFF},
+    "shops.read": {R.platform: S.own, R.agency: S.all, **STAFF},
+    "shops.update": {R.platform: S.own, **STAFF},
+    # Verification and marks
+    "verification.run": {R.platform: S.own, **STAFF},
+    "verification.read": {R.platform: S.own, **STAFF},
+    "marks.read": {R.platform: S.own, R.agency: S.all, **STAFF},
+    "marks.revoke": {**STAFF},
+    "marks.check": EVERYONE,
+    "register.read": EVERYONE,
+    "register.import": {R.admin: S.all},
+    "identifiers.check": EVERYONE,
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What an authorised principal may touch for one action."""
+
+    principal: Principal
+    action: str
+    scope: Scope
+
+    @property
+    def platform_id(self) -> str | None:
+        """The tenant to filter on (``own`` scope), else None."""
+        return self.principal.platform_id if self.scope is Scope.own else None
+
+    @property
+    def region_prefix(self) -> str | None:
+        """The region prefix to filter on (``region`` scope), else None."""
+        return self.principal.region_prefix if self.scope is Scope.region else None
+
+    def covers_region(self, region_code: str | None) -> bool:
+        """True when an object in ``region_code`` is inside a region grant (always true otherwise)."""
+        prefix = self.region_prefix
+        return not prefix or (region_code is not None and region_code.startswith(prefix))
+
+
+def scope_of(role: Role, action: str) -> Scope | None:
+    """The scope ``role`` has for ``action``, or None when it is denied."""
+    if action not in PERMISSIONS:
+        raise KeyError(f"unknown action {action!r}: add it to the permission table")
+    return PERMISSIONS[action].get(role)
+
+
+def authorize(principal: Principal, action: str) -> Grant:
+    """The grant for ``action``, or ``Unauthorized`` (anonymous) / ``Forbidden`` (authenticated)."""
+    scope = scope_of(principal.role, action)
+    if scope is None:
+        if principal.role is Role.public:
+            raise Unauthorized("this operation needs credentials")
+        from ecredit.security import seclog
+
+        seclog.access_denied(principal.actor, principal.role.value, action, None, None, principal.request_id)
+        raise Forbidden(f"role {principal.role.value} may not {action}")
+    if scope is Scope.own and not principal.platform_id:
+        raise Forbidden("a platform credential must name its platform")
+    return Grant(principal=principal, action=action, scope=scope)
