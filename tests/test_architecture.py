@@ -38,7 +38,7 @@ FLOORS = {
     "sim": 7.5,
     "app": 8,
     "cli": 8.5,
-    "demo": 8.5,
+    "demo": 8.2,
 }
 
 
