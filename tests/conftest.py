@@ -72,13 +72,45 @@ def session(engine: Engine) -> Iterator[Session]:
         connection.close()
 
 
+# Responses allowed to carry personal data in clear: the purpose-bound, audited read.
+CLEAR_READ_PATHS = ("/personal-data",)
+
+
+class PiiSweep:
+    """ASGI middleware for tests: records every response body that carries a clear ID number or phone
+    (RELIABILITY.md C4), except the audited clear-read endpoint."""
+
+    def __init__(self, app):
+        self.app = app
+        self.hits: list[tuple[str, list[str]]] = []
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"].endswith(CLEAR_READ_PATHS):
+            await self.app(scope, receive, send)
+            return
+        from ecredit.security.masking import find_pii
+
+        async def sweeping_send(message):
+            if message["type"] == "http.response.body":
+                text = message.get("body", b"").decode("utf-8", "replace")
+                found = find_pii(text)
+                if found:
+                    self.hits.append((scope["path"], found))
+            await send(message)
+
+        await self.app(scope, receive, sweeping_send)
+
+
 @pytest.fixture
 def app(session: Session):
-    """The application, every request in a savepoint of the test's transaction."""
+    """The application, every request in a savepoint of the test's transaction; every response body is
+    swept for clear personal data."""
     from ecredit.app import create_app
     from ecredit.kit.http import db_read_session, db_session
 
     application = create_app()
+    sweep = PiiSweep(application.build_middleware_stack())
+    application.middleware_stack = sweep
 
     def override() -> Iterator[Session]:
         with session.begin_nested():
@@ -86,7 +118,8 @@ def app(session: Session):
 
     application.dependency_overrides[db_session] = override
     application.dependency_overrides[db_read_session] = override
-    return application
+    yield application
+    assert not sweep.hits, f"clear personal data in responses: {sweep.hits[:3]}"
 
 
 @pytest.fixture

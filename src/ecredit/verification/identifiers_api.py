@@ -11,6 +11,7 @@ from ecredit import identifiers
 from ecredit.kit.http import problem_responses
 from ecredit.kit.schemas import InputSchema, Schema
 from ecredit.security.http import require, route_meta
+from ecredit.security.masking import find_pii, mask_id_number
 from ecredit.security.principals import Principal
 from ecredit.security.ratelimit import limit
 
@@ -48,5 +49,19 @@ class IdentifierCheckRead(Schema):
 def check_identifiers(
     principal: Annotated[Principal, Depends(require("identifiers.check"))], body: IdentifierCheckRequest
 ) -> list[IdentifierCheckRead]:
-    """Validate USCCs, citizen ID numbers, GTINs or region codes: validity, normal form, reasons, warnings."""
-    return [IdentifierCheckRead(**identifiers.check(v, body.kind).to_dict()) for v in body.values]
+    """Validate USCCs, citizen ID numbers, GTINs or region codes: validity, normal form, reasons, warnings.
+
+    Answers come in the order of `values`. Citizen ID numbers are personal data: the answer masks them
+    (first 6 and last 4 characters), like every other output.
+    """
+    return [_read(identifiers.check(v, body.kind).to_dict()) for v in body.values]
+
+
+def _read(answer: dict) -> IdentifierCheckRead:
+    if answer["kind"] == "ric" or find_pii(answer["value"]):
+        answer["value"] = (
+            mask_id_number(answer["value"]) if answer["kind"] == "ric" else "*" * len(answer["value"])
+        )
+        if answer["normalized"]:
+            answer["normalized"] = mask_id_number(answer["normalized"])
+    return IdentifierCheckRead(**answer)
