@@ -92,12 +92,16 @@ def _config(wfc: Path):
     )
 
 
-def _describe(check, case) -> str:
+def _describe(check, case, interaction) -> str:
     failure = check.failure_info.failure
     who = f" as {case.auth_identity}" if case is not None and case.auth_identity else ""
+    answer = ""
+    if interaction is not None and interaction.response is not None:
+        response = interaction.response
+        answer = f"\n-> {response.status_code} {response.content[:300].decode('utf-8', 'replace')}"
     return (
         f"[{failure.code}] {failure.operation}{who}: {failure.title}\n"
-        f"{failure.message}\n{check.failure_info.code_sample}"
+        f"{failure.message}\n{check.failure_info.code_sample}{answer}"
     )
 
 
@@ -138,7 +142,12 @@ def test_the_api_conforms_to_its_schema(isolated_store, monkeypatch, tmp_path):
                     if check.status == Status.FAILURE and check.failure_info is not None:
                         failure = check.failure_info.failure
                         key = (failure.code, failure.operation or recorder.label, failure.title)
-                        failures.setdefault(key, _describe(check, node.value if node else None))
+                        failures.setdefault(
+                            key,
+                            _describe(
+                                check, node.value if node else None, recorder.interactions.get(case_id)
+                            ),
+                        )
         elif isinstance(event, events.NonFatalError):
             errors.append(f"{event.label}: {event.info.title}: {event.info.message}")
         elif isinstance(event, events.FatalError):

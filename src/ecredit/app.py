@@ -10,6 +10,7 @@ from ecredit.config import get_settings
 from ecredit.kit.http import install_problem_handlers
 from ecredit.kit.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from ecredit.security.api import router as auth_router
+from ecredit.security.http import install_public_security
 from ecredit.subjects.api import router as subjects_router
 from ecredit.verification.api import router as verification_router
 from ecredit.verification.identifiers_api import router as identifiers_router
@@ -39,6 +40,7 @@ def create_app() -> FastAPI:
     app.include_router(subjects_router)
     app.include_router(verification_router)
     app.include_router(identifiers_router)
+    install_public_security(app)
 
     @app.get("/healthz", tags=["ops"], include_in_schema=False)
     def healthz() -> JSONResponse:

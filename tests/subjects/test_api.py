@@ -209,3 +209,27 @@ class TestRelations:
             "/api/v1/relations", json={"kind": "legal_representative", "holder_id": a.id, "object_id": b.id}
         )
         assert r.status_code == 422
+
+
+class TestPublicDirectory:
+    """Without credentials, subjects search is the public directory of market entities."""
+
+    def test_finds_market_entities_by_name_and_uscc(self, anon, session):
+        org = make_subject(session, name="烟台蓬莱果业有限公司")
+        assert [s["id"] for s in anon.get("/api/v1/subjects", params={"q": "蓬莱果业"}).json()["items"]] == [org.id]
+        assert [s["id"] for s in anon.get("/api/v1/subjects", params={"q": org.uscc}).json()["items"]] == [org.id]
+        assert anon.get(f"/api/v1/subjects/{org.id}").status_code == 200
+
+    def test_never_shows_natural_persons_nor_answers_id_number_searches(self, anon, session):
+        from ecredit.security.pii import reveal
+
+        person = make_subject(session, kind="person", name="钱七")
+        assert anon.get("/api/v1/subjects", params={"q": "钱七"}).json()["items"] == []
+        assert anon.get("/api/v1/subjects", params={"q": reveal(person, "id_number")}).json()["items"] == []
+        assert anon.get(f"/api/v1/subjects/{person.id}").status_code == 404
+
+    def test_relations_are_public_but_writes_need_credentials(self, anon, session):
+        org = make_subject(session)
+        assert anon.get(f"/api/v1/subjects/{org.id}/relations").status_code == 200
+        r = anon.post("/api/v1/subjects", json={"kind": "organisation", "name": "x", "uscc": uscc()})
+        assert r.status_code == 401

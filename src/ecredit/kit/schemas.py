@@ -19,6 +19,18 @@ def _strict_integer(value: Any) -> Any:
 
 T = TypeVar("T")
 
+NOT_BLANK = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+"""A ``pattern`` for text that must keep a character after ``InputSchema`` strips it.
+
+The class lists exactly what pydantic strips (Unicode ``White_Space``), spelled out because ``\\s``
+differs between the regex engines that read the OpenAPI document (ECMA-262 adds U+FEFF and drops U+0085;
+Python's adds U+001C-U+001F). Without it ``minLength: 1`` documented a whitespace-only value as valid,
+which the server then refused.
+"""
+
+ULID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
+"""A row id (Crockford base-32 ULID, upper case)."""
+
 Int = Annotated[int, BeforeValidator(_strict_integer)]
 """An integer field: accepts integral JSON numbers (3, 3.0), rejects booleans, strings and fractions."""
 

@@ -12,7 +12,7 @@ from pydantic import Field
 from ecredit.kit.http import DbSession, problem, problem_responses
 from ecredit.kit.schemas import InputSchema, Schema
 from ecredit.security import credentials, seclog
-from ecredit.security.http import bearer, request_id
+from ecredit.security.http import bearer, request_id, route_meta
 from ecredit.security.ratelimit import limit
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=problem_responses(400, 401, 422, 429))
@@ -33,7 +33,7 @@ class LoginRead(Schema):
 @router.post(
     "/login",
     response_model=LoginRead,
-    openapi_extra={"security": [], "x-ecredit-action": "auth.login"},
+    openapi_extra=route_meta("auth.login"),
     dependencies=[Depends(limit("login"))],
 )
 def login(body: LoginRequest, session: DbSession, request: Request) -> LoginRead:
@@ -49,7 +49,7 @@ def login(body: LoginRequest, session: DbSession, request: Request) -> LoginRead
     return LoginRead(token=result.token, expires_at=result.expires_at, role=result.principal.role.value)
 
 
-@router.post("/logout", status_code=204, openapi_extra={"security": [], "x-ecredit-action": "auth.logout"})
+@router.post("/logout", status_code=204, openapi_extra=route_meta("auth.logout"))
 def logout(
     session: DbSession, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> None:

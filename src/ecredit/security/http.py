@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ecredit.errors import Unauthorized
@@ -19,7 +19,7 @@ from ecredit.kit.http import ReadSession
 from ecredit.security import seclog
 from ecredit.security.credentials import authenticate_token
 from ecredit.security.permissions import EVERYONE, PERMISSIONS, Grant, authorize
-from ecredit.security.principals import ANONYMOUS, Principal
+from ecredit.security.principals import ANONYMOUS, Principal, Role
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -78,12 +78,57 @@ def require(action: str) -> Callable[..., Principal]:
     return dependency
 
 
+SELF_SERVICE = frozenset({"auth.login", "auth.logout"})
+"""Actions outside the permission table: anyone may try to log in or out."""
+
+
+def is_public(action: str) -> bool:
+    """True when anyone, credentials or not, may call the operation of ``action``."""
+    return action in SELF_SERVICE or PERMISSIONS.get(action) == EVERYONE
+
+
+def credentials_optional(action: str) -> bool:
+    """True when anonymous callers get a (narrower) public view and credentials widen it."""
+    grants = PERMISSIONS.get(action, {})
+    return not is_public(action) and Role.public in grants
+
+
+OPTIONAL_BEARER: list[dict[str, list[str]]] = [{}, {"bearer": []}]
+
+
 def route_meta(action: str) -> dict[str, Any]:
     """``openapi_extra`` for a route: its action, and ``security: []`` when anyone may call it."""
+    if action not in PERMISSIONS and action not in SELF_SERVICE:
+        raise KeyError(f"unknown action {action!r}")
     extra: dict[str, Any] = {"x-ecredit-action": action}
-    if PERMISSIONS[action] == EVERYONE:
+    if is_public(action):
         extra["security"] = []
     return extra
+
+
+def install_public_security(app: FastAPI) -> None:
+    """Make the OpenAPI document say ``security: []`` on every public operation (RELIABILITY.md C2).
+
+    Public routes still read an optional bearer (a presented credential is checked), and FastAPI appends
+    that scheme to the operation's ``security`` after merging ``openapi_extra`` by list concatenation, so
+    ``route_meta``'s ``security: []`` alone ended up as ``[{"bearer": []}]``: documented as secured.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                if not isinstance(operation, dict):
+                    continue
+                action = operation.get("x-ecredit-action", "")
+                if is_public(action):
+                    operation["security"] = []
+                elif credentials_optional(action):
+                    operation["security"] = OPTIONAL_BEARER
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def grant_of(principal: Principal, action: str) -> Grant:

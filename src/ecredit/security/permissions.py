@@ -5,6 +5,9 @@ Scopes:
 - ``own``: a platform's own objects (its shops, and the subjects it registered or whose shops it runs).
 - ``region``: a regulator's region (objects whose region code starts with the regulator's prefix; no prefix
   means the whole province).
+- ``public``: what the law makes public anyway: market entities (organisations, individual businesses,
+  platforms, logistics companies) by name or USCC, masked; never natural persons, never a search by ID
+  number (that would be an oracle on personal data).
 
 An action missing for a role is denied. Enforcement is in the services (``authorize`` at the start of
 every service, and scope filters in the repositories), not only in the routes.
@@ -24,6 +27,7 @@ class Scope(enum.StrEnum):
     all = "all"
     own = "own"
     region = "region"
+    public = "public"
 
 
 R = Role
@@ -34,7 +38,14 @@ STAFF = {R.regulator: S.region, R.admin: S.all}
 PERMISSIONS: Mapping[str, Mapping[Role, Scope]] = {
     # Subject registry
     "subjects.create": {R.platform: S.own, **STAFF},
-    "subjects.read": {R.platform: S.own, R.agency: S.all, **STAFF},
+    "subjects.read": {
+        R.public: S.public,
+        R.bank: S.public,
+        R.department: S.public,
+        R.platform: S.own,
+        R.agency: S.all,
+        **STAFF,
+    },
     "subjects.update": {R.platform: S.own, **STAFF},
     "subjects.read_personal_data": {R.regulator: S.region},
     "relations.create": {R.platform: S.own, **STAFF},
@@ -67,6 +78,11 @@ class Grant:
     def platform_id(self) -> str | None:
         """The tenant to filter on (``own`` scope), else None."""
         return self.principal.platform_id if self.scope is Scope.own else None
+
+    @property
+    def public_only(self) -> bool:
+        """True when only what the law makes public may be seen (market entities, masked)."""
+        return self.scope is Scope.public
 
     @property
     def region_prefix(self) -> str | None:

@@ -56,10 +56,13 @@ class TokenBucket:
 buckets = TokenBucket()
 
 
-def limit(bucket: str) -> Callable[[Request], None]:
-    """A dependency enforcing the ``bucket`` limit for the calling client."""
+def limit(bucket: str, *, anonymous_only: bool = False) -> Callable[[Request], None]:
+    """A dependency enforcing the ``bucket`` limit for the calling client (only callers without
+    credentials when ``anonymous_only``)."""
 
     def dependency(request: Request) -> None:
+        if anonymous_only and request.headers.get("authorization"):
+            return
         per_minute = getattr(get_settings(), f"rate_limit_{bucket}_per_minute")
         client = request.client.host if request.client else "unknown"
         wait = buckets.take((bucket, client), per_minute)

@@ -10,6 +10,7 @@ from ecredit.kit.http import DbSession, ReadSession, problem_responses
 from ecredit.kit.schemas import Page
 from ecredit.security.http import require, route_meta
 from ecredit.security.principals import Principal
+from ecredit.security.ratelimit import limit
 from ecredit.subjects import service
 from ecredit.subjects.models import SubjectKind
 from ecredit.subjects.schemas import (
@@ -63,7 +64,13 @@ def create_subject(
     return service.subject_read(subject)
 
 
-@router.get("/subjects", response_model=Page[SubjectRead], openapi_extra=route_meta("subjects.read"))
+@router.get(
+    "/subjects",
+    response_model=Page[SubjectRead],
+    responses=problem_responses(429),
+    dependencies=[Depends(limit("public", anonymous_only=True))],
+    openapi_extra=route_meta("subjects.read"),
+)
 def search_subjects(
     principal: _as("subjects.read"),
     session: ReadSession,
@@ -74,7 +81,11 @@ def search_subjects(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[SubjectRead]:
-    """Search subjects by name fragment, or exactly by USCC or citizen ID number."""
+    """Search subjects by name fragment, or exactly by USCC or citizen ID number.
+
+    Without credentials this is the public directory: market entities only (never natural persons), by
+    name or USCC, personal fields masked.
+    """
     rows, next_cursor = service.search_subjects(
         session, principal, q=q, kind=kind, cursor=cursor, limit=limit
     )
@@ -84,7 +95,8 @@ def search_subjects(
 @router.get(
     "/subjects/{subject_id}",
     response_model=SubjectRead,
-    responses=problem_responses(404),
+    responses=problem_responses(404, 429),
+    dependencies=[Depends(limit("public", anonymous_only=True))],
     openapi_extra=route_meta("subjects.read"),
 )
 def get_subject(principal: _as("subjects.read"), subject_id: SubjectId, session: ReadSession) -> SubjectRead:

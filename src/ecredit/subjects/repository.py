@@ -101,8 +101,11 @@ def search_subjects(
     limit: int,
     platform_id: str | None = None,
     region_prefix: str | None = None,
+    kinds: Sequence[str] | None = None,
 ) -> Sequence[Subject]:
     stmt = _subject_scope(select(Subject), platform_id=platform_id, region_prefix=region_prefix)
+    if kinds is not None:
+        stmt = stmt.where(Subject.kind.in_(kinds))
     if name_fragment:
         stmt = stmt.where(Subject.name.like(f"%{escape_like(name_fragment)}%", escape="\\"))
     if uscc:
@@ -118,6 +121,10 @@ def search_subjects(
 
 def get_platform_by_code(session: Session, code: str) -> Platform | None:
     return session.scalars(select(Platform).where(Platform.code == code)).one_or_none()
+
+
+def get_platform_by_subject(session: Session, subject_id: str) -> Platform | None:
+    return session.scalars(select(Platform).where(Platform.subject_id == subject_id)).one_or_none()
 
 
 def list_platforms(session: Session) -> Sequence[tuple[Platform, Subject]]:

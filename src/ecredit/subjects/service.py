@@ -128,6 +128,7 @@ def visible_subject(session: Session, grant: Grant, subject_id: str) -> Subject:
         subject is None
         or (grant.platform_id and not repo.is_linked(session, grant.platform_id, subject.id))
         or not grant.covers_region(subject.region_code)
+        or (grant.public_only and subject.kind not in ORGANISATION_KINDS)
     ):
         raise SubjectNotFound(f"no subject {subject_id}")
     return subject
@@ -183,7 +184,7 @@ def search_subjects(
         kind_guess = check_identifier(q, "auto")
         if kind_guess.valid and kind_guess.kind == "uscc":
             uscc = kind_guess.normalized
-        elif kind_guess.valid and kind_guess.kind == "ric":
+        elif kind_guess.valid and kind_guess.kind == "ric" and not grant.public_only:
             id_bidx = blind_index("id_number", kind_guess.normalized)
         else:
             name = q
@@ -197,6 +198,7 @@ def search_subjects(
         limit=limit + 1,
         platform_id=grant.platform_id,
         region_prefix=grant.region_prefix,
+        kinds=sorted(ORGANISATION_KINDS) if grant.public_only else None,
     )
     return _page(rows, limit)
 
@@ -225,6 +227,12 @@ def register_platform(
         raise DuplicateSubject(
             "this USCC belongs to a subject that is not a platform",
             errors=[FieldError("uscc", f"registered as {subject.kind}")],
+        )
+    elif (other := repo.get_platform_by_subject(session, subject.id)) is not None:
+        # One platform per operator: a second code for the same USCC was a 500 (unique constraint).
+        raise DuplicatePlatform(
+            f"this USCC is already registered as platform {other.code}",
+            errors=[FieldError("uscc", "already registered")],
         )
     platform = Platform(id=new_id(), code=data.code, subject_id=subject.id)
     session.add(platform)

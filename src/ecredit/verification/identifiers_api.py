@@ -15,7 +15,7 @@ from ecredit.security.masking import find_pii, mask_id_number
 from ecredit.security.principals import Principal
 from ecredit.security.ratelimit import limit
 
-router = APIRouter(prefix="/api/v1", tags=["identifiers"], responses=problem_responses(400, 422))
+router = APIRouter(prefix="/api/v1", tags=["identifiers"], responses=problem_responses(400, 401, 422))
 
 
 class IdentifierCheckRequest(InputSchema):

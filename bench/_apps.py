@@ -1,0 +1,31 @@
+"""Application factories for bench/auth_overhead.py (loaded by uvicorn from the bench directory).
+
+``create_plain_app`` is the real application with authentication and audit switched off: the caller is
+always an administrator (no credential look-up) and the audit append is a no-op. It exists only to give
+the benchmark its baseline; nothing in ``src/`` can switch authentication off.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from ecredit.app import create_app
+from ecredit.security import trail
+from ecredit.security.http import current_principal
+from ecredit.security.principals import system
+
+
+def create_real_app():
+    return create_app()
+
+
+def create_plain_app():
+    app = create_app()
+    admin = system("bench")
+
+    def no_auth(request: Request):
+        return admin.with_request(getattr(request.state, "request_id", "-"))
+
+    app.dependency_overrides[current_principal] = no_auth
+    trail.audit.record = lambda *args, **kwargs: None  # type: ignore[assignment]
+    return app
