@@ -92,6 +92,7 @@ class DemoInfo:
     sample_shop_id: str | None = None
     sample_token: str | None = None
     sample_query: str | None = None
+    admin_token: str | None = None
 
 
 def write_files(out_dir: Path, seed: int) -> dict[str, Path]:
@@ -274,6 +275,13 @@ def build(*, seed: int, log: Callable[[str], None]) -> DemoInfo:
         if row is not None:
             info.sample_shop_id, name, info.sample_token = row
             info.sample_query = name[:2]
+    with session_scope() as session:
+        from ecredit.security import credentials
+        from ecredit.security.principals import Role
+
+        principal = jobs.cli_principal()
+        new = credentials.create_api_key(session, role=Role.admin, label="demo", created_by=principal.actor)
+        info.admin_token = new.token
     return info
 
 
@@ -288,6 +296,11 @@ def print_guide(info: DemoInfo, log: Callable[[str], None]) -> None:
     log(f"API docs:        {base}/docs")
     if info.sample_query:
         log(f"search subjects: curl '{base}/api/v1/subjects?q={quote(info.sample_query)}'")
+    if info.admin_token:
+        log(f"admin API key:   {info.admin_token}  (shown once; e.g.")
+        log(
+            f"                 curl -H 'Authorization: Bearer {info.admin_token}' '{base}/api/v1/shops?limit=5')"
+        )
     if info.sample_token:
         tampered = info.sample_token[:-2] + ("AA" if not info.sample_token.endswith("AA") else "BB")
         log(f"a valid mark:    curl '{base}/api/v1/marks/{info.sample_token}'")

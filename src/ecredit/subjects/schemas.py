@@ -7,10 +7,10 @@ import re
 import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
 
 from ecredit import identifiers
-from ecredit.kit.schemas import InputSchema, Schema
+from ecredit.kit.schemas import NOT_BLANK, ULID, InputSchema, Schema
 from ecredit.subjects.models import RelationKind, SubjectKind
 
 _PHONE = re.compile(r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$")
@@ -35,15 +35,53 @@ def normalize_phone(value: str) -> str:
     return value
 
 
-Uscc = Annotated[str, StringConstraints(max_length=40), AfterValidator(_validated("uscc"))]
-IdNumber = Annotated[str, StringConstraints(max_length=40), AfterValidator(_validated("ric"))]
-RegionCode = Annotated[str, StringConstraints(max_length=12), AfterValidator(_validated("region"))]
-Phone = Annotated[str, StringConstraints(max_length=20), AfterValidator(normalize_phone)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Address = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+def _documented(fmt: str, description: str) -> WithJsonSchema:
+    """The OpenAPI form of an identifier: a named ``format``, since a check character or a table look-up
+    is beyond ``pattern``. Without it the document promised that any string up to the length was valid."""
+    return WithJsonSchema({"type": "string", "format": fmt, "description": description})
+
+
+_LENIENT = " Full-width characters and surrounding spaces are normalised (NFKC) first."
+Uscc = Annotated[
+    str,
+    StringConstraints(max_length=40),
+    AfterValidator(_validated("uscc")),
+    _documented("uscc", "Unified social credit code (GB 32100: 18 characters, valid check character)." + _LENIENT),
+]
+IdNumber = Annotated[
+    str,
+    StringConstraints(max_length=40),
+    AfterValidator(_validated("ric")),
+    _documented(
+        "ric", "Citizen ID number (GB 11643: 18 characters with a valid check character and birth date, "
+        "or 15 digits)." + _LENIENT,
+    ),
+]
+RegionCode = Annotated[
+    str,
+    StringConstraints(max_length=12),
+    AfterValidator(_validated("region")),
+    _documented("gb2260", "Administrative division code (GB/T 2260: 6 digits, a known division)." + _LENIENT),
+]
+Phone = Annotated[
+    str,
+    StringConstraints(max_length=20),
+    AfterValidator(normalize_phone),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _PHONE.pattern,
+            "description": "Mainland mobile, or landline with area code." + _LENIENT,
+        }
+    ),
+]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK)]
+Address = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK)]
 PlatformCode = Annotated[str, StringConstraints(pattern=_PLATFORM_CODE)]
 ShopKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
-Category = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Category = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NOT_BLANK)]
+RowId = Annotated[str, StringConstraints(min_length=26, max_length=26, pattern=ULID)]
 
 
 class SubjectCreate(InputSchema):
@@ -96,7 +134,7 @@ class ShopCreate(InputSchema):
     platform_shop_id: ShopKey
     name: Name
     category: Category | None = None
-    operator_id: Annotated[str, StringConstraints(min_length=26, max_length=26)]
+    operator_id: RowId
     region_code: RegionCode | None = None
     phone: Phone | None = None
     address: Address | None = None
@@ -130,8 +168,8 @@ class ShopRead(Schema):
 
 class RelationCreate(InputSchema):
     kind: RelationKind
-    holder_id: Annotated[str, StringConstraints(min_length=26, max_length=26)]
-    object_id: Annotated[str, StringConstraints(min_length=26, max_length=26)]
+    holder_id: RowId
+    object_id: RowId
     started_date: dt.date | None = None
 
 
