@@ -298,9 +298,8 @@ def print_guide(info: DemoInfo, log: Callable[[str], None]) -> None:
         log(f"search subjects: curl '{base}/api/v1/subjects?q={quote(info.sample_query)}'")
     if info.admin_token:
         log(f"admin API key:   {info.admin_token}  (shown once; e.g.")
-        log(
-            f"                 curl -H 'Authorization: Bearer {info.admin_token}' '{base}/api/v1/shops?limit=5')"
-        )
+        auth = f"-H 'Authorization: Bearer {info.admin_token}'"
+        log(f"                 curl {auth} '{base}/api/v1/shops?limit=5')")
     if info.sample_token:
         tampered = info.sample_token[:-2] + ("AA" if not info.sample_token.endswith("AA") else "BB")
         log(f"a valid mark:    curl '{base}/api/v1/marks/{info.sample_token}'")
