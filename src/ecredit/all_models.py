@@ -1,6 +1,7 @@
 """Imports every ORM model so that ``metadata`` is complete (for Alembic and tests)."""
 
 from ecredit.db import Base
+from ecredit.security import approvals as approvals_models
 from ecredit.security import audit as audit_models  # noqa: F401  (the audit trail's tables)
 from ecredit.security import models as security_models
 from ecredit.subjects import models as subjects_models
@@ -8,4 +9,4 @@ from ecredit.verification import models as verification_models
 
 metadata = Base.metadata
 
-__all__ = ["metadata", "security_models", "subjects_models", "verification_models"]
+__all__ = ["approvals_models", "metadata", "security_models", "subjects_models", "verification_models"]

@@ -9,6 +9,7 @@ from ecredit import __version__, wiring
 from ecredit.config import get_settings
 from ecredit.kit.http import install_problem_handlers
 from ecredit.kit.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
+from ecredit.security.api import approvals_router
 from ecredit.security.api import router as auth_router
 from ecredit.security.http import install_public_security
 from ecredit.subjects.api import router as subjects_router
@@ -37,6 +38,7 @@ def create_app() -> FastAPI:
     )
     install_problem_handlers(app)
     app.include_router(auth_router)
+    app.include_router(approvals_router)
     app.include_router(subjects_router)
     app.include_router(verification_router)
     app.include_router(identifiers_router)

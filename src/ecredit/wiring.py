@@ -9,3 +9,9 @@ from __future__ import annotations
 
 def wire() -> None:
     """Install every subscription (idempotent)."""
+    from ecredit.security import approvals
+    from ecredit.verification import service as verification_service
+
+    approvals.register_executor(
+        "marks.revoke", verification_service.check_mark_access, verification_service.execute_revoke
+    )

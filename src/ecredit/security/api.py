@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import Field
 
-from ecredit.kit.http import DbSession, problem, problem_responses
+from ecredit.kit.http import DbSession, ReadSession, problem, problem_responses
 from ecredit.kit.schemas import InputSchema, Schema
-from ecredit.security import credentials, seclog
-from ecredit.security.http import bearer, request_id, route_meta
+from ecredit.security import approvals, credentials, seclog
+from ecredit.security.http import bearer, request_id, require, route_meta
+from ecredit.security.principals import Principal
 from ecredit.security.ratelimit import limit
+from ecredit.security.schemas import ApprovalDecision, ApprovalRead, ApprovalRejection
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=problem_responses(400, 401, 422, 429))
 
@@ -56,3 +58,49 @@ def logout(
     """End the session whose token is presented (idempotent)."""
     if creds is not None:
         credentials.logout(session, creds.credentials)
+
+
+approvals_router = APIRouter(
+    prefix="/api/v1/approvals", tags=["approvals"], responses=problem_responses(400, 401, 403, 422)
+)
+ApprovalId = Annotated[str, Path(min_length=26, max_length=26, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+
+
+@approvals_router.get("", response_model=list[ApprovalRead], openapi_extra=route_meta("approvals.read"))
+def pending_approvals(
+    principal: Annotated[Principal, Depends(require("approvals.read"))], session: ReadSession
+) -> list[ApprovalRead]:
+    """Requests waiting for a second person, on objects in the caller's scope."""
+    return [ApprovalRead.model_validate(a) for a in approvals.pending(session, principal)]
+
+
+@approvals_router.post(
+    "/{approval_id}/approve",
+    response_model=ApprovalRead,
+    responses=problem_responses(404, 409),
+    openapi_extra=route_meta("approvals.decide"),
+)
+def approve(
+    principal: Annotated[Principal, Depends(require("approvals.decide"))],
+    approval_id: ApprovalId,
+    body: ApprovalDecision,
+    session: DbSession,
+) -> ApprovalRead:
+    """Approve a request as a second person: the action takes effect now (403 for the requester)."""
+    return ApprovalRead.model_validate(approvals.approve(session, principal, approval_id, note=body.note))
+
+
+@approvals_router.post(
+    "/{approval_id}/reject",
+    response_model=ApprovalRead,
+    responses=problem_responses(404, 409),
+    openapi_extra=route_meta("approvals.decide"),
+)
+def reject(
+    principal: Annotated[Principal, Depends(require("approvals.decide"))],
+    approval_id: ApprovalId,
+    body: ApprovalRejection,
+    session: DbSession,
+) -> ApprovalRead:
+    """Turn a request down (or withdraw one's own), with a note."""
+    return ApprovalRead.model_validate(approvals.reject(session, principal, approval_id, note=body.note))

@@ -62,6 +62,9 @@ PERMISSIONS: Mapping[str, Mapping[Role, Scope]] = {
     "marks.check": EVERYONE,
     "register.read": EVERYONE,
     "register.import": {R.admin: S.all},
+    # Dual control: requests that wait for a second person
+    "approvals.read": {**STAFF},
+    "approvals.decide": {**STAFF},
     "identifiers.check": EVERYONE,
 }
 

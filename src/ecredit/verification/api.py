@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
+from fastapi.responses import JSONResponse
 
 from ecredit.identifiers import check as check_identifier
 from ecredit.kit.http import DbSession, ReadSession, problem_responses
+from ecredit.security.approvals import Approval
 from ecredit.security.http import require, route_meta
 from ecredit.security.principals import Principal
 from ecredit.security.ratelimit import limit
+from ecredit.security.schemas import ApprovalRead
 from ecredit.verification import repository as repo
 from ecredit.verification import service
 from ecredit.verification.models import Mark, Verification
@@ -93,14 +96,22 @@ def shop_mark(principal: _as("marks.read"), shop_id: Id, session: ReadSession) -
 @router.post(
     "/marks/{mark_id}/revoke",
     response_model=MarkRead,
-    responses=problem_responses(404),
+    responses={202: {"model": ApprovalRead, "description": "Requested: waits for a second regulator"}}
+    | problem_responses(404),
     openapi_extra=route_meta("marks.revoke"),
 )
 def revoke_mark(
     principal: _as("marks.revoke"), mark_id: Id, body: MarkRevoke, session: DbSession
-) -> MarkRead:
-    """Revoke a mark, with the reason."""
-    return _mark_read(service.revoke_mark(session, principal, mark_id, reason=body.reason))
+) -> MarkRead | JSONResponse:
+    """Revoke a mark, with the reason.
+
+    Under dual control (policy/security.toml) a regulator's revocation is filed as a request (202) and
+    takes effect when a second regulator approves it (`POST /api/v1/approvals/{id}/approve`).
+    """
+    result = service.revoke_mark(session, principal, mark_id, reason=body.reason)
+    if isinstance(result, Approval):
+        return JSONResponse(ApprovalRead.model_validate(result).model_dump(mode="json"), status_code=202)
+    return _mark_read(result)
 
 
 @router.get(

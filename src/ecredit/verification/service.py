@@ -14,6 +14,7 @@ from ecredit.kit.clock import add_months, utc_now
 from ecredit.kit.events import announce
 from ecredit.kit.ids import new_id
 from ecredit.kit.policy import policy
+from ecredit.security import approvals
 from ecredit.security.context import get_keyring
 from ecredit.security.permissions import authorize
 from ecredit.security.pii import reveal
@@ -180,10 +181,8 @@ def _revoke(session: Session, mark: Mark, reason: str, now: dt.datetime) -> None
     announce(session, MarkRevoked(mark_id=mark.id, shop_id=mark.shop_id, reason=reason))
 
 
-def revoke_mark(
-    session: Session, principal: Principal, mark_id: str, *, reason: str, now: dt.datetime | None = None
-) -> Mark:
-    """Revoke one mark (a list measure, a regulator's decision)."""
+def check_mark_access(session: Session, principal: Principal, mark_id: str) -> Mark:
+    """The mark, if the caller may revoke it (its shop is in the caller's scope); ``MarkNotFound`` else."""
     grant = authorize(principal, "marks.revoke")
     mark = repo.get_mark(session, mark_id)
     if mark is None:
@@ -192,10 +191,42 @@ def revoke_mark(
         subjects_service.visible_shop(session, grant, mark.shop_id)
     except NotFound:
         raise MarkNotFound(f"no mark {mark_id}") from None
-    if mark.revoked_at is None:
-        _revoke(session, mark, reason, now or utc_now())
-        record_change(session, principal, "marks.revoke", "mark", mark.id, {"reason": reason})
     return mark
+
+
+def revoke_mark(
+    session: Session, principal: Principal, mark_id: str, *, reason: str, now: dt.datetime | None = None
+) -> Mark | approvals.Approval:
+    """Revoke a mark (a regulator's decision, a list measure). Under dual control a regulator's revocation
+    is a request that a second regulator approves (``approvals``); the mark is revoked then."""
+    mark = check_mark_access(session, principal, mark_id)
+    if approvals.needs_second_person(principal, "marks.revoke"):
+        return approvals.request(
+            session,
+            principal,
+            action="marks.revoke",
+            object_type="mark",
+            object_id=mark.id,
+            params={"reason": reason},
+            reason=reason,
+        )
+    execute_revoke(session, principal, mark.id, {"reason": reason}, now=now)
+    return mark
+
+
+def execute_revoke(
+    session: Session,
+    principal: Principal,
+    mark_id: str,
+    params: dict[str, Any],
+    *,
+    now: dt.datetime | None = None,
+) -> None:
+    """Carry out a revocation (directly, or once its approval is given)."""
+    mark = check_mark_access(session, principal, mark_id)
+    if mark.revoked_at is None:
+        _revoke(session, mark, str(params["reason"]), now or utc_now())
+        record_change(session, principal, "marks.revoke", "mark", mark.id, {"reason": params["reason"]})
 
 
 def revoke_shop_marks(session: Session, shop_id: str, *, reason: str, now: dt.datetime | None = None) -> int:
