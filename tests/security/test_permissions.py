@@ -16,6 +16,7 @@ PLACEHOLDERS = {
     "subject_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
     "shop_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
     "mark_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+    "approval_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
     "platform": "nosuchplatform",
     "platform_shop_id": "X-1",
     "token": "not-a-token",

@@ -216,8 +216,12 @@ class TestPublicDirectory:
 
     def test_finds_market_entities_by_name_and_uscc(self, anon, session):
         org = make_subject(session, name="烟台蓬莱果业有限公司")
-        assert [s["id"] for s in anon.get("/api/v1/subjects", params={"q": "蓬莱果业"}).json()["items"]] == [org.id]
-        assert [s["id"] for s in anon.get("/api/v1/subjects", params={"q": org.uscc}).json()["items"]] == [org.id]
+        assert [s["id"] for s in anon.get("/api/v1/subjects", params={"q": "蓬莱果业"}).json()["items"]] == [
+            org.id
+        ]
+        assert [s["id"] for s in anon.get("/api/v1/subjects", params={"q": org.uscc}).json()["items"]] == [
+            org.id
+        ]
         assert anon.get(f"/api/v1/subjects/{org.id}").status_code == 200
 
     def test_never_shows_natural_persons_nor_answers_id_number_searches(self, anon, session):

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from ecredit.kit.http import DbSession, ReadSession, problem_responses
+from ecredit.kit.policy import policy
 from ecredit.kit.schemas import Page
 from ecredit.security.http import require, route_meta
 from ecredit.security.principals import Principal
@@ -272,7 +273,14 @@ def read_personal_data(
     principal: _as("subjects.read_personal_data"),
     subject_id: SubjectId,
     purpose: Annotated[
-        str, Query(min_length=1, max_length=64, description="Why the clear values are needed.")
+        str,
+        Query(
+            min_length=1,
+            max_length=64,
+            description="Why the clear values are needed: one of the purposes of policy/security.toml.",
+            # Documented so a caller (and a fuzzer) knows the only values the service accepts.
+            json_schema_extra={"enum": list(policy("security").value("clear_read_purposes"))},
+        ),
     ],
     session: DbSession,
 ) -> PersonalDataRead:

@@ -7,11 +7,11 @@ import re
 import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from ecredit import identifiers
 from ecredit.kit.schemas import NOT_BLANK, ULID, InputSchema, Schema
-from ecredit.subjects.models import RelationKind, SubjectKind
+from ecredit.subjects.models import ORGANISATION_KINDS, PERSON_KINDS, RelationKind, SubjectKind
 
 _PHONE = re.compile(r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$")
 _PLATFORM_CODE = r"^[a-z][a-z0-9_-]{1,31}$"
@@ -35,7 +35,6 @@ def normalize_phone(value: str) -> str:
     return value
 
 
-
 def _documented(fmt: str, description: str) -> WithJsonSchema:
     """The OpenAPI form of an identifier: a named ``format``, since a check character or a table look-up
     is beyond ``pattern``. Without it the document promised that any string up to the length was valid."""
@@ -47,14 +46,17 @@ Uscc = Annotated[
     str,
     StringConstraints(max_length=40),
     AfterValidator(_validated("uscc")),
-    _documented("uscc", "Unified social credit code (GB 32100: 18 characters, valid check character)." + _LENIENT),
+    _documented(
+        "uscc", "Unified social credit code (GB 32100: 18 characters, valid check character)." + _LENIENT
+    ),
 ]
 IdNumber = Annotated[
     str,
     StringConstraints(max_length=40),
     AfterValidator(_validated("ric")),
     _documented(
-        "ric", "Citizen ID number (GB 11643: 18 characters with a valid check character and birth date, "
+        "ric",
+        "Citizen ID number (GB 11643: 18 characters with a valid check character and birth date, "
         "or 15 digits)." + _LENIENT,
     ),
 ]
@@ -84,7 +86,30 @@ Category = Annotated[str, StringConstraints(min_length=1, max_length=100, patter
 RowId = Annotated[str, StringConstraints(min_length=26, max_length=26, pattern=ULID)]
 
 
+def _kind_rule(kinds: frozenset[SubjectKind], required: str, forbidden: str) -> dict[str, object]:
+    return {
+        "if": {"required": ["kind"], "properties": {"kind": {"enum": sorted(k.value for k in kinds)}}},
+        "then": {
+            "required": [required],
+            "properties": {required: {"type": "string"}, forbidden: {"type": "null"}},
+        },
+    }
+
+
 class SubjectCreate(InputSchema):
+    """Organisations carry a USCC and no ID number; natural persons an ID number and no USCC."""
+
+    # Documents the rule the service enforces (``_check_identity_fields``), so a request the document
+    # calls valid is one the server accepts.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                _kind_rule(ORGANISATION_KINDS, "uscc", "id_number"),
+                _kind_rule(PERSON_KINDS, "id_number", "uscc"),
+            ]
+        }
+    )
+
     kind: SubjectKind
     name: Name
     uscc: Uscc | None = None
@@ -95,7 +120,7 @@ class SubjectCreate(InputSchema):
 
 
 class SubjectUpdate(InputSchema):
-    name: Name | None = None
+    name: Name = None  # type: ignore[assignment]  # may be left out, never null
     phone: Phone | None = None
     address: Address | None = None
     region_code: RegionCode | None = None
@@ -142,12 +167,12 @@ class ShopCreate(InputSchema):
 
 
 class ShopUpdate(InputSchema):
-    name: Name | None = None
+    name: Name = None  # type: ignore[assignment]  # may be left out, never null
     category: Category | None = None
     region_code: RegionCode | None = None
     phone: Phone | None = None
     address: Address | None = None
-    status: Literal["open", "closed"] | None = None
+    status: Literal["open", "closed"] = None  # type: ignore[assignment]  # may be left out, never null
 
 
 class ShopRead(Schema):
