@@ -57,7 +57,19 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, Integer, Row, String, func, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Index,
+    Integer,
+    Row,
+    String,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -159,6 +171,9 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+_COLUMNS = tuple(AuditEntry.__table__.columns)
 
 
 class AuditHead(Base):
@@ -412,8 +427,8 @@ def record(
         prev_hash=last_hash,
     )
     entry.entry_hash = _chain_hash(last_hash, canonical(entry_fields(entry)))
-    session.add(entry)
-    session.flush()
+    # A Core insert: the entry is write-once, so the unit of work's bookkeeping is pure overhead here.
+    session.execute(insert(AuditEntry.__table__).values({c.name: getattr(entry, c.name) for c in _COLUMNS}))
     session.execute(
         update(_HEAD).where(_HEAD.c.id == _HEAD_ID).values(last_seq=entry.seq, last_hash=entry.entry_hash)
     )
