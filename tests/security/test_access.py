@@ -73,7 +73,7 @@ class TestTenants:
                 "operator_id": shop["operator_id"],
             },
         )
-        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "operator_id"
+        assert r.status_code == 404 and r.json()["errors"][0]["field"] == "operator_id"
 
     def test_second_platform_registering_the_same_operator_is_linked(self, client_as, session):
         pa, pb = make_platform(session), make_platform(session)

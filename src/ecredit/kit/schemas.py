@@ -19,10 +19,15 @@ def _strict_integer(value: Any) -> Any:
 
 T = TypeVar("T")
 
-NOT_BLANK = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-"""A ``pattern`` for text that must keep a character after ``InputSchema`` strips it.
+_STRIPPED = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NO_NUL = r"^[^\x00]*$"
+"""A ``pattern`` for strings that reach the store: PostgreSQL text cannot hold U+0000 (it was a 500)."""
 
-The class lists exactly what pydantic strips (Unicode ``White_Space``), spelled out because ``\\s``
+TEXT = rf"^[^\x00]*[^\x00{_STRIPPED}][^\x00]*$"
+"""A ``pattern`` for free text: no U+0000 (see ``NO_NUL``), and a character left after ``InputSchema``
+strips the value.
+
+The stripped class is exactly what pydantic strips (Unicode ``White_Space``), spelled out because ``\\s``
 differs between the regex engines that read the OpenAPI document (ECMA-262 adds U+FEFF and drops U+0085;
 Python's adds U+001C-U+001F). Without it ``minLength: 1`` documented a whitespace-only value as valid,
 which the server then refused.

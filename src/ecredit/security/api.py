@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import Field
 
 from ecredit.kit.http import DbSession, ReadSession, problem, problem_responses
-from ecredit.kit.schemas import InputSchema, Schema
+from ecredit.kit.schemas import TEXT, InputSchema, Schema
 from ecredit.security import approvals, credentials, seclog
 from ecredit.security.http import bearer, request_id, require, route_meta
 from ecredit.security.principals import Principal
@@ -21,8 +21,8 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=problem_respo
 
 
 class LoginRequest(InputSchema):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    username: str = Field(min_length=1, max_length=64, pattern=TEXT)
+    password: str = Field(min_length=1, max_length=256, pattern=TEXT)
 
 
 class LoginRead(Schema):

@@ -168,9 +168,12 @@ def _touch(session: Session, key: ApiKey, now: dt.datetime) -> None:
     if time.monotonic() - last < _LAST_USED_EVERY:
         return
     _last_used_written[key.key_id] = time.monotonic()
+    # A short transaction of its own, committed at once. Written in the caller's (read) transaction, it held
+    # SQLite's write lock until the response, so a request that writes waited on its own authentication
+    # (busy timeout, then a 500) whenever a key was used for the first time in a minute.
     try:
-        with session.begin_nested():
-            session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+        with Session(bind=session.get_bind()) as own, own.begin():
+            own.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
     except OperationalError:  # the store is busy: last use is informative only
         pass
 

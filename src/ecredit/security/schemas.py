@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ecredit.kit.schemas import InputSchema, Schema
+from ecredit.kit.schemas import TEXT, InputSchema, Schema
 
 
 class ApprovalRead(Schema):
@@ -29,8 +29,8 @@ class ApprovalRead(Schema):
 
 
 class ApprovalDecision(InputSchema):
-    note: str | None = Field(default=None, min_length=1, max_length=500)
+    note: str | None = Field(default=None, min_length=1, max_length=500, pattern=TEXT)
 
 
 class ApprovalRejection(InputSchema):
-    note: str = Field(min_length=1, max_length=500)
+    note: str = Field(min_length=1, max_length=500, pattern=TEXT)

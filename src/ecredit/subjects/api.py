@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from ecredit.kit.http import DbSession, ReadSession, problem_responses
 from ecredit.kit.policy import policy
-from ecredit.kit.schemas import Page
+from ecredit.kit.schemas import NO_NUL, ULID, Page
 from ecredit.security.http import require, route_meta
 from ecredit.security.principals import Principal
 from ecredit.security.ratelimit import limit
@@ -40,7 +40,8 @@ SubjectId = Annotated[str, Path(min_length=26, max_length=26, pattern=r"^[0-9A-H
 ShopId = SubjectId
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200).")]
 Cursor = Annotated[
-    str | None, Query(min_length=26, max_length=26, description="`next_cursor` of the previous page.")
+    str | None,
+    Query(min_length=26, max_length=26, pattern=ULID, description="`next_cursor` of the previous page."),
 ]
 
 
@@ -76,7 +77,8 @@ def search_subjects(
     principal: _as("subjects.read"),
     session: ReadSession,
     q: Annotated[
-        str | None, Query(min_length=1, max_length=100, description="Name fragment, USCC or ID number.")
+        str | None,
+        Query(min_length=1, max_length=100, pattern=NO_NUL, description="Name fragment, USCC or ID number."),
     ] = None,
     kind: SubjectKind | None = None,
     limit: Limit = 50,
@@ -210,7 +212,9 @@ def search_shops(
     principal: _as("shops.read"),
     session: ReadSession,
     platform: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_-]{1,31}$")] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=100, description="Name fragment.")] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=100, pattern=NO_NUL, description="Name fragment.")
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ShopRead]:

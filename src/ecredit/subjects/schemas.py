@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from ecredit import identifiers
-from ecredit.kit.schemas import NOT_BLANK, ULID, InputSchema, Schema
+from ecredit.kit.schemas import TEXT, ULID, InputSchema, Schema
 from ecredit.subjects.models import ORGANISATION_KINDS, PERSON_KINDS, RelationKind, SubjectKind
 
 _PHONE = re.compile(r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$")
@@ -78,11 +78,11 @@ Phone = Annotated[
         }
     ),
 ]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK)]
-Address = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=TEXT)]
+Address = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=TEXT)]
 PlatformCode = Annotated[str, StringConstraints(pattern=_PLATFORM_CODE)]
 ShopKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
-Category = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NOT_BLANK)]
+Category = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=TEXT)]
 RowId = Annotated[str, StringConstraints(min_length=26, max_length=26, pattern=ULID)]
 
 

@@ -271,7 +271,8 @@ def create_shop(session: Session, principal: Principal, data: ShopCreate) -> Sho
     try:
         operator = visible_subject(session, grant, data.operator_id)
     except SubjectNotFound:
-        raise InvalidSubject(
+        # 404 like an unknown platform code here and an unknown subject in add_relation (documented).
+        raise SubjectNotFound(
             "unknown operator", errors=[FieldError("operator_id", "no such subject")]
         ) from None
     if operator.kind not in {SubjectKind.organisation, SubjectKind.individual_business, SubjectKind.person}:

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from ecredit.identifiers import check as check_identifier
 from ecredit.kit.http import DbSession, ReadSession, problem_responses
+from ecredit.kit.schemas import NO_NUL
 from ecredit.security.approvals import Approval
 from ecredit.security.http import require, route_meta
 from ecredit.security.principals import Principal
@@ -150,7 +151,7 @@ def check_mark(
 )
 def register_entry(
     principal: _as("register.read"),
-    uscc: Annotated[str, Path(min_length=18, max_length=40)],
+    uscc: Annotated[str, Path(min_length=18, max_length=40, pattern=NO_NUL)],
     session: ReadSession,
 ) -> RegisterEntryRead:
     """A business-register entry by USCC (address masked)."""

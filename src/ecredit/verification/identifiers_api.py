@@ -9,7 +9,7 @@ from pydantic import Field, StringConstraints
 
 from ecredit import identifiers
 from ecredit.kit.http import problem_responses
-from ecredit.kit.schemas import InputSchema, Schema
+from ecredit.kit.schemas import TEXT, InputSchema, Schema
 from ecredit.security.http import require, route_meta
 from ecredit.security.masking import find_pii, mask_id_number
 from ecredit.security.principals import Principal
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["identifiers"], responses=problem_res
 
 
 class IdentifierCheckRequest(InputSchema):
-    values: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+    values: list[Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TEXT)]] = Field(
         min_length=1, max_length=1000
     )
     kind: Literal["auto", "uscc", "ric", "gtin", "region"] = "auto"

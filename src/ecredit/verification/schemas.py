@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ecredit.kit.schemas import InputSchema, Schema
+from ecredit.kit.schemas import TEXT, InputSchema, Schema
 
 
 class CheckRead(Schema):
@@ -69,4 +69,4 @@ class MarkCheckRead(Schema):
 
 
 class MarkRevoke(InputSchema):
-    reason: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=200, pattern=TEXT)
