@@ -1,6 +1,8 @@
 """Imports every ORM model so that ``metadata`` is complete (for Alembic and tests)."""
 
+from ecredit.analytics import models as lake_models
 from ecredit.db import Base
+from ecredit.intake import models as intake_models
 from ecredit.security import approvals as approvals_models
 from ecredit.security import audit as audit_models  # noqa: F401  (the audit trail's tables)
 from ecredit.security import models as security_models
@@ -9,4 +11,12 @@ from ecredit.verification import models as verification_models
 
 metadata = Base.metadata
 
-__all__ = ["approvals_models", "metadata", "security_models", "subjects_models", "verification_models"]
+__all__ = [
+    "approvals_models",
+    "intake_models",
+    "lake_models",
+    "metadata",
+    "security_models",
+    "subjects_models",
+    "verification_models",
+]

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from ecredit import __version__, wiring
 from ecredit.config import get_settings
+from ecredit.intake.api import router as intake_router
 from ecredit.kit.http import install_problem_handlers
 from ecredit.kit.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from ecredit.security.api import approvals_router
@@ -42,6 +43,7 @@ def create_app() -> FastAPI:
     app.include_router(subjects_router)
     app.include_router(verification_router)
     app.include_router(identifiers_router)
+    app.include_router(intake_router)
     install_public_security(app)
 
     @app.get("/healthz", tags=["ops"], include_in_schema=False)

@@ -455,6 +455,188 @@ def demo(
         serve(None, None)
 
 
+@app.command("simulate")
+def simulate(
+    out_dir: Annotated[
+        Path, typer.Option("--out", file_okay=False, help="Output directory (missing or empty).")
+    ],
+    scale: Annotated[str, typer.Option(help="tiny | small | medium | large")] = "tiny",
+    seed: Annotated[int, typer.Option(help="The same seed gives byte-identical output.")] = 1,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="csv | parquet (default: csv for tiny and small, else parquet)."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default: 1 below 500,000 orders, else 2).")
+    ] = None,
+    orders: Annotated[int | None, typer.Option(help="Override the scale's number of orders.")] = None,
+) -> None:
+    """Write a synthetic province: register, platforms, shops, accounts, listings, orders, payments,
+    parcels and scans, reviews, ground truth of injected misconduct and a manifest (docs/simulation.md)."""
+    from ecredit import sim
+
+    try:
+        result = sim.simulate(
+            out_dir,
+            scale=scale,
+            seed=seed,
+            fmt=fmt,
+            workers=workers,
+            orders=orders,
+            log=lambda line: err.print(line, highlight=False, markup=False),
+        )
+    except sim.SimulationError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    totals: dict[str, int] = {}
+    for key, rows in result.manifest["row_counts"].items():
+        name = key.split("/")[-1] if not key.startswith("truth/") else key
+        totals[name] = totals.get(name, 0) + rows
+    table = Table("file", "rows")
+    for name, rows in sorted(totals.items(), key=lambda kv: (kv[0].startswith("truth/"), kv[0])):
+        table.add_row(name, f"{rows:,}")
+    out.print(table)
+    out.print(
+        f"{result.manifest['scale']} province (seed {seed}, {result.manifest['format']}) written to "
+        f"{out_dir} in {result.seconds:.1f} s",
+        highlight=False,
+        markup=False,
+    )
+
+
+# ---------------------------------------------------------------- intake and the event lake
+
+lake_app = typer.Typer(help="The event lake (Parquet files listed by the manifest).", no_args_is_help=True)
+app.add_typer(lake_app, name="lake")
+
+
+@app.command("ingest")
+def ingest(
+    files: Annotated[
+        list[Path],
+        typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV, JSON Lines or Parquet files."),
+    ],
+    platform: Annotated[str, typer.Option(help="Code of the platform the records belong to.")],
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            help="accounts | listings | orders | payments | parcels | parcel_scans | reviews "
+            "(default: from the file name, e.g. orders.csv)."
+        ),
+    ] = None,
+    max_error_rate: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Exit 0 when at most this share of rows is rejected."),
+    ] = None,
+) -> None:
+    """Load platform records into the event lake in committed batches; bad rows go to FILE.rejects.csv.
+
+    Exits 1 if any row was rejected (or, with --max-error-rate, if more than that share was), 2 on a file
+    that cannot be read at all. Running a file again loads nothing twice.
+    """
+    import time
+
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ecredit.intake import loads as intake
+
+    failed = over = False
+    for file in files:
+        progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("{task.fields[rows]} rows  {task.fields[rate]} rows/s"),
+            TimeElapsedColumn(),
+            console=err,
+            disable=not err.is_terminal,
+        )
+        started = time.monotonic()
+        with progress:
+            task = progress.add_task(f"ingesting {file.name}", total=file.stat().st_size, rows="0", rate="-")
+
+            def on_progress(
+                rows: int, done: int, task: Any = task, progress: Any = progress, started: float = started
+            ) -> None:
+                rate = rows / max(time.monotonic() - started, 1e-6)
+                progress.update(task, completed=done, rows=f"{rows:,}", rate=f"{rate:,.0f}")
+
+            try:
+                summary = intake.ingest_file(
+                    file,
+                    platform=platform,
+                    kind=kind,
+                    principal=jobs.cli_principal(),
+                    on_progress=on_progress,
+                )
+            except EcreditError as exc:
+                err.print(f"[red]error:[/red] {file}: {exc}", highlight=False, soft_wrap=True)
+                failed = True
+                continue
+            progress.update(task, completed=file.stat().st_size)
+        rate = summary.rows / summary.seconds if summary.seconds else 0.0
+        out.print(
+            f"{file}: {summary.kind}: {summary.loaded:,} rows loaded, {summary.skipped:,} already loaded, "
+            f"{summary.rejected:,} rejected ({rate:,.0f} rows/s)"
+            + (f" (see {summary.rejects_file})" if summary.rejected else ""),
+            soft_wrap=True,
+            highlight=False,
+        )
+        limit = 0.0 if max_error_rate is None else max_error_rate
+        if summary.rejected and summary.error_rate > limit:
+            over = True
+    raise typer.Exit(2 if failed else 1 if over else 0)
+
+
+@lake_app.command("stats")
+def lake_stats(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object: kind -> de-duplicated records.")
+    ] = False,
+) -> None:
+    """Records per kind in the lake (de-duplicated on platform and record id), with rows, files, batches."""
+    from ecredit.analytics.lake import Lake
+    from ecredit.db import session_scope
+
+    with session_scope(read_only=True) as session:
+        stats = Lake().stats(session)
+    if as_json:
+        sys.stdout.write(json.dumps({k: v["records"] for k, v in stats.items()}) + "\n")
+        return
+    table = Table("kind", "records", "stored rows", "files", "batches")
+    for k, v in stats.items():
+        table.add_row(k, f"{v['records']:,}", f"{v['rows']:,}", f"{v['files']:,}", f"{v['batches']:,}")
+    out.print(table)
+
+
+@lake_app.command("compact")
+def lake_compact(
+    kind: Annotated[str | None, typer.Option(help="Only this kind (default: all).")] = None,
+    min_files: Annotated[
+        int, typer.Option(min=2, help="Merge partitions with at least this many files.")
+    ] = 2,
+    orphan_age: Annotated[
+        float,
+        typer.Option(min=0.0, help="Remove unlisted files (crashed loads) older than this, in seconds."),
+    ] = 3600.0,
+) -> None:
+    """Merge the small files of each partition into one de-duplicated file (an atomic manifest swap)."""
+    from ecredit.analytics.lake import KINDS, Lake
+
+    if kind is not None and kind not in KINDS:
+        raise EcreditError(f"--kind must be one of {', '.join(KINDS)} (got {kind!r})")
+    summary = Lake().compact(kind=kind, min_files=min_files, orphan_age_s=orphan_age)
+    out.print(
+        f"{summary.partitions} partitions compacted: {summary.files_merged} files into "
+        f"{summary.files_written}, {summary.rows_before:,} rows into {summary.rows_after:,}; "
+        f"{summary.orphans_removed} orphan files removed",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for line in summary.details:
+        err.print(line, highlight=False, markup=False)
+
+
 def _run(fn: Callable[[], Any]) -> None:
     try:
         fn()

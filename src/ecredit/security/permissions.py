@@ -66,6 +66,9 @@ PERMISSIONS: Mapping[str, Mapping[Role, Scope]] = {
     "approvals.read": {**STAFF},
     "approvals.decide": {**STAFF},
     "identifiers.check": EVERYONE,
+    # Intake into the event lake: platforms send their own records; files are loaded by operators (CLI)
+    "intake.submit": {R.platform: S.own},
+    "intake.import": {R.admin: S.all},
 }
 
 

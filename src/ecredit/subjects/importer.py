@@ -8,6 +8,7 @@ ones inserted in bulk, shops upserted on (platform, platform shop id). Re-runnin
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from ecredit import identifiers
 from ecredit.errors import Forbidden
 from ecredit.kit import rows as v
 from ecredit.kit.clock import utc_now
@@ -76,6 +78,30 @@ class BatchResult:
     rejected: list[tuple[int, str]] = field(default_factory=list)
 
 
+def _identifier(values: dict[str, Any], column: str, kind: str) -> str | None:
+    """``rows.identifier`` with the checks remembered: in a platform's file the same credit codes, ID
+    numbers (operators with several shops, legal representatives of several companies) and division
+    codes come back again and again, and checking one is the costliest part of validating a row."""
+    value = v.text(values, column, max_length=40)
+    if value is None:
+        return None
+    # An ID number's check depends on the date (no birth date in the future): it is part of the key.
+    today = dt.datetime.now(dt.UTC).date() if kind == "ric" else None
+    normalized, error = _checked(value, kind, today)
+    if error is not None:
+        raise v.RowRejected(column, error)
+    return normalized
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _checked(value: str, kind: str, today: dt.date | None) -> tuple[str | None, str | None]:
+    """(normalized value, None) when valid, else (None, the reasons)."""
+    result = identifiers.check(value, kind, today=today)
+    if not result.valid:
+        return None, "; ".join(f.message for f in result.errors)
+    return result.normalized, None
+
+
 def parse_shop_row(number: int, values: dict[str, Any]) -> ShopRow:
     """Validate one row of the shops file; raises ``RowRejected``."""
     shop_id = v.text(values, "platform_shop_id", required=True, max_length=64)
@@ -83,10 +109,10 @@ def parse_shop_row(number: int, values: dict[str, Any]) -> ShopRow:
     if not all(c.isascii() and (c.isalnum() or c in "._:-") for c in shop_id):
         raise v.RowRejected("platform_shop_id", "only ASCII letters, digits and . _ : - are allowed")
     operator_type = v.choice(values, "operator_type", OPERATOR_TYPES)
-    uscc = v.identifier(values, "operator_uscc", "uscc")
-    id_number = v.identifier(values, "operator_id_number", "ric")
+    uscc = _identifier(values, "operator_uscc", "uscc")
+    id_number = _identifier(values, "operator_id_number", "ric")
     rep_name = v.text(values, "legal_rep_name", max_length=100)
-    rep_id = v.identifier(values, "legal_rep_id_number", "ric")
+    rep_id = _identifier(values, "legal_rep_id_number", "ric")
     if operator_type in {"organisation", "individual_business"} and uscc is None:
         raise v.RowRejected("operator_uscc", f"required for operator_type {operator_type}")
     if operator_type == "person":
@@ -133,21 +159,21 @@ def parse_shop_row(number: int, values: dict[str, Any]) -> ShopRow:
         legal_rep_name=rep_name,
         legal_rep_id_number=rep_id,
         phone=phone,
-        region_code=v.identifier(values, "region_code", "region"),
+        region_code=_identifier(values, "region_code", "region"),
         address=v.text(values, "address"),
         opened_date=opened,
     )
 
 
 def _bulk_insert(model: type[Any]) -> Any:
-    """An ORM bulk INSERT for rows that all carry the same keys.
+    """A Core INSERT into the model's table, for a list of rows that all carry the same keys: one
+    ``executemany``, None sent as NULL, column defaults (timestamps, status) filled in as by the ORM.
 
-    ``render_nulls`` sends None as NULL instead of leaving the column out, so rows with and without
-    optional values share one statement and go to the driver as one ``executemany`` (without it the rows
-    split into a statement per run of identical None patterns). None of the keys the importer passes has
-    a column default, so the stored rows are the same.
+    (An ORM bulk insert leaves None values out, which splits the rows into one statement per run of
+    identical None patterns, and builds per-row bookkeeping the importer does not use.) None of the keys
+    the importer passes has a column default, so the stored rows are the same.
     """
-    return insert(model).execution_options(render_nulls=True)
+    return insert(model.__table__)
 
 
 class _SubjectResolver:
@@ -213,27 +239,70 @@ class _SubjectResolver:
         return len(self.new)
 
 
-def import_batch(
-    session: Session, principal: Principal, platform: Platform, batch: Sequence[Row]
-) -> BatchResult:
-    """Validate and register one batch of shop rows for ``platform`` (one audit entry per batch)."""
-    grant = authorize(principal, "shops.create")
-    if grant.platform_id and grant.platform_id != platform.id:
-        raise Forbidden("a platform registers only its own shops")
-    result = BatchResult()
+@dataclass
+class ParsedBatch:
+    """A validated batch: its good rows (the first of each platform shop id) and its rejects."""
+
+    rows: list[ShopRow]
+    rejected: list[tuple[int, str]]
+    # For each row, should its shop turn out to be new: its id and its stored personal fields.
+    new_shops: list[tuple[str, dict[str, Any]]] | None = None
+
+
+def _shop_personal_data(shop_id: str, r: ShopRow) -> dict[str, Any]:
+    """The stored personal fields of a shop (ciphertexts bound to its id, blind index, masked forms)."""
+    return {
+        **pii_values("shop", "phone", shop_id, r.phone),
+        **pii_values("shop", "address", shop_id, r.address),
+    }
+
+
+def parse_batch(batch: Sequence[Row], *, encrypt: bool = False) -> ParsedBatch:
+    """Validate a batch row by row. It does not touch the store, so a loader can validate the next batch
+    while this one is being written; with ``encrypt`` it also prepares each row's shop as a new shop (id,
+    ciphertexts), which ``import_batch`` uses for the shops that are indeed new. (``encrypt`` needs the
+    vault: a caller on another thread passes it only once the vault is loaded.)"""
+    rejected: list[tuple[int, str]] = []
     parsed: dict[str, ShopRow] = {}
     for row in batch:
         try:
             shop_row = parse_shop_row(row.number, row.values)
         except v.RowRejected as exc:
-            result.rejected.append((row.number, str(exc)))
+            rejected.append((row.number, str(exc)))
             continue
         if shop_row.platform_shop_id in parsed:
             first = parsed[shop_row.platform_shop_id].number
-            result.rejected.append((row.number, f"platform_shop_id: repeats row {first}"))
+            rejected.append((row.number, f"platform_shop_id: repeats row {first}"))
             continue
         parsed[shop_row.platform_shop_id] = shop_row
     rows = list(parsed.values())
+    new_shops = None
+    if encrypt:
+        new_shops = []
+        for r in rows:
+            shop_id = new_id()
+            new_shops.append((shop_id, _shop_personal_data(shop_id, r)))
+    return ParsedBatch(rows=rows, rejected=rejected, new_shops=new_shops)
+
+
+def import_batch(
+    session: Session,
+    principal: Principal,
+    platform: Platform,
+    batch: Sequence[Row],
+    parsed: ParsedBatch | None = None,
+) -> BatchResult:
+    """Validate and register one batch of shop rows for ``platform`` (one audit entry per batch).
+
+    ``parsed`` is ``parse_batch(batch)`` when the caller validated the batch ahead.
+    """
+    grant = authorize(principal, "shops.create")
+    if grant.platform_id and grant.platform_id != platform.id:
+        raise Forbidden("a platform registers only its own shops")
+    if parsed is None:
+        parsed = parse_batch(batch)
+    result = BatchResult(rejected=list(parsed.rejected))
+    rows = parsed.rows
     resolver = _SubjectResolver(session, rows)
     operator_of: dict[str, str] = {}
     rep_pairs: set[tuple[str, str]] = set()
@@ -258,19 +327,22 @@ def import_batch(
                 for h, o in new_pairs
             ],
         )
-    existing = repo.shops_by_platform_shop_ids(session, platform.id, parsed)
+    existing = repo.shops_by_platform_shop_ids(session, platform.id, (r.platform_shop_id for r in rows))
     new_shops = []
-    for r in rows:
+    for i, r in enumerate(rows):
         shop = existing.get(r.platform_shop_id)
-        shop_id = shop.id if shop is not None else new_id()
+        if shop is None and parsed.new_shops is not None:
+            shop_id, personal = parsed.new_shops[i]
+        else:
+            shop_id = shop.id if shop is not None else new_id()
+            personal = _shop_personal_data(shop_id, r)
         values = {
             "name": r.shop_name,
             "category": r.category,
             "operator_id": operator_of[r.platform_shop_id],
             "region_code": r.region_code,
             "opened_date": r.opened_date,
-            **pii_values("shop", "phone", shop_id, r.phone),
-            **pii_values("shop", "address", shop_id, r.address),
+            **personal,
         }
         if shop is not None:
             changed = any(getattr(shop, k) != val for k, val in values.items() if not k.endswith("_enc"))
@@ -308,3 +380,13 @@ def import_batch(
         },
     )
     return result
+
+
+def prepare_bulk_load(session: Session) -> None:
+    """Tune the session for a bulk load (a bigger page cache on SQLite; see the repository)."""
+    repo.prepare_bulk_load(session)
+
+
+def refresh_statistics(session: Session) -> None:
+    """Refresh the planner statistics of the tables the import grows (PostgreSQL; see the repository)."""
+    repo.refresh_statistics(session)

@@ -1,0 +1,444 @@
+"""The event lake: Parquet under ``ECREDIT_LAKE``, visible only through committed manifest rows.
+
+Layout: ``kind=<kind>/platform=<code>/date=<yyyy-mm-dd>/part-<batch id>-<n>.parquet``, the date being the
+local date (Asia/Shanghai) of the record's main timestamp. The partition values live in the path only.
+
+Durability (RELIABILITY.md C9): a file is written under a temporary name in its partition directory,
+fsynced, renamed into place, and the directory is fsynced (so are directories created on the way). Only then
+does the caller commit the batch's manifest rows (``add_batch``); the batch is acknowledged after that commit.
+A crash before it leaves a file no manifest row lists: readers never see it, and ``compact`` removes such
+orphans once they are old enough.
+
+Readers (``connect``, ``stats``) list files from the manifest, never from the directory, and de-duplicate on
+(platform, record key): the newest ingested version of a record wins (``_ingested_at``, ``_batch``, ``_row``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ecredit.analytics.models import LakeBatch, LakeFile
+from ecredit.config import get_settings
+from ecredit.db import session_scope
+from ecredit.errors import Conflict, EcreditError
+from ecredit.kit.clock import utc_now
+from ecredit.kit.ids import new_id
+
+KINDS = ("accounts", "listings", "orders", "payments", "parcels", "parcel_scans", "reviews")
+KEYS: dict[str, tuple[str, ...]] = {
+    "accounts": ("account_id",),
+    "listings": ("listing_id",),
+    "orders": ("order_id",),
+    "payments": ("payment_id",),
+    "parcels": ("parcel_id",),
+    "parcel_scans": ("parcel_id", "scan_at", "status"),
+    "reviews": ("review_id",),
+}
+SCHEMA_VERSION = 1
+# Bookkeeping columns of every lake file: the batch, the row's number in its source, the ingestion time.
+BATCH_COLUMN, ROW_COLUMN, INGESTED_COLUMN = "_batch", "_row", "_ingested_at"
+NEWEST_FIRST = f"{INGESTED_COLUMN} DESC, {BATCH_COLUMN} DESC, {ROW_COLUMN} DESC"
+PARTITION_COLUMNS = ("kind", "platform", "date")
+WRITE_THREADS = 8
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1, "write_statistics": True}
+
+Transaction = Callable[[], AbstractContextManager[Session]]
+
+
+class LakeError(EcreditError):
+    code = "lake_error"
+    status = 500
+    title = "Lake error"
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """A file written durably under its final name, not yet listed in the manifest."""
+
+    path: str  # relative to the lake root, with /
+    partition_date: dt.date
+    rows: int
+    bytes: int
+    sha256: str
+
+
+@dataclass
+class CompactionSummary:
+    partitions: int = 0
+    files_merged: int = 0
+    files_written: int = 0
+    rows_before: int = 0
+    rows_after: int = 0
+    orphans_removed: int = 0
+    details: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- durable files
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_dirs(path: Path) -> None:
+    """``mkdir -p`` that fsyncs the parent of every directory it creates (a new entry must survive)."""
+    missing = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            continue
+        _fsync_dir(directory.parent)
+
+
+def write_durably(directory: Path, name: str, data: memoryview | bytes) -> None:
+    """Write ``data`` to ``directory/name``: temporary name, fsync, rename, fsync of the directory."""
+    _make_dirs(directory)
+    tmp = directory / f".tmp-{name}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, directory / name)
+    _fsync_dir(directory)
+
+
+def parquet_bytes(table: pa.Table, metadata: dict[str, str] | None = None) -> pa.Buffer:
+    if metadata:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, **PARQUET_OPTIONS)
+    return sink.getvalue()
+
+
+def batch_checksum(files: Iterable[StagedFile]) -> str:
+    h = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f.path):
+        h.update(f"{f.path} {f.sha256}\n".encode())
+    return h.hexdigest()
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# ---------------------------------------------------------------- the lake
+
+
+class Lake:
+    """The event lake at ``root`` (default: settings ``resolved_lake``)."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        location = str(root) if root is not None else get_settings().resolved_lake
+        if "://" in location and not location.startswith("file://"):
+            raise LakeError(f"only local lakes are supported for now (got {location!r})")
+        self.root = Path(location.removeprefix("file://")).resolve()
+
+    def __repr__(self) -> str:
+        return f"Lake({str(self.root)!r})"
+
+    @staticmethod
+    def partition(kind: str, platform: str, day: dt.date) -> str:
+        return f"kind={kind}/platform={platform}/date={day.isoformat()}"
+
+    # ------------------------------------------------------------ writing
+
+    def write_files(
+        self, kind: str, platform: str, batch_id: str, parts: Sequence[tuple[dt.date, pa.Table]]
+    ) -> list[StagedFile]:
+        """Write one file per partition of a batch, durably; list them in the manifest with ``add_batch``."""
+        if kind not in KEYS:
+            raise LakeError(f"unknown lake table {kind!r}")
+        meta = {"ecredit.kind": kind, "ecredit.schema_version": str(SCHEMA_VERSION)}
+
+        def write(n: int, day: dt.date, table: pa.Table) -> StagedFile:
+            rel_dir = self.partition(kind, platform, day)
+            name = f"part-{batch_id}-{n}.parquet"
+            data = parquet_bytes(table, meta)
+            write_durably(self.root / rel_dir, name, data)
+            digest = hashlib.sha256(data).hexdigest()
+            return StagedFile(f"{rel_dir}/{name}", day, table.num_rows, data.size, digest)
+
+        todo = [(n, day, table) for n, (day, table) in enumerate(parts) if table.num_rows]
+        if len(todo) <= 1:
+            return [write(*item) for item in todo]
+        # A batch spread over many dates writes many small files: fsync waits overlap in threads.
+        staged: list[StagedFile] = []
+        with ThreadPoolExecutor(min(WRITE_THREADS, len(todo)), thread_name_prefix="lake-write") as pool:
+            futures = [pool.submit(write, *item) for item in todo]
+            errors = []
+            for future in futures:
+                try:
+                    staged.append(future.result())
+                except Exception as exc:  # remove what was written, then fail the batch
+                    errors.append(exc)
+        if errors:
+            self.remove_staged(staged)
+            raise errors[0]
+        return staged
+
+    def add_batch(
+        self,
+        session: Session,
+        *,
+        batch_id: str,
+        kind: str,
+        platform: str,
+        key: str,
+        source: str,
+        files: Sequence[StagedFile],
+    ) -> LakeBatch:
+        """Add the manifest rows of a written batch (the caller's transaction commits them)."""
+        batch = LakeBatch(
+            id=batch_id,
+            kind=kind,
+            platform=platform,
+            idempotency_key=key,
+            source=source,
+            rows=sum(f.rows for f in files),
+            files=len(files),
+            checksum=batch_checksum(files),
+            schema_version=SCHEMA_VERSION,
+            created_at=utc_now(),
+        )
+        session.add(batch)
+        session.flush()
+        session.add_all(
+            LakeFile(
+                batch_id=batch_id,
+                kind=kind,
+                platform=platform,
+                partition_date=f.partition_date,
+                path=f.path,
+                rows=f.rows,
+                bytes=f.bytes,
+                sha256=f.sha256,
+            )
+            for f in files
+        )
+        session.flush()
+        return batch
+
+    def remove_staged(self, files: Iterable[StagedFile]) -> None:
+        """Delete files whose batch was not committed (best effort; ``compact`` sweeps the rest)."""
+        for f in files:
+            with contextlib.suppress(OSError):
+                (self.root / f.path).unlink()
+
+    # ------------------------------------------------------------ the manifest
+
+    @staticmethod
+    def batch_by_key(session: Session, platform: str, key: str) -> LakeBatch | None:
+        stmt = select(LakeBatch).where(LakeBatch.platform == platform, LakeBatch.idempotency_key == key)
+        return session.scalars(stmt).one_or_none()
+
+    @staticmethod
+    def keys_with_prefix(session: Session, platform: str, prefix: str) -> set[str]:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = select(LakeBatch.idempotency_key).where(
+            LakeBatch.platform == platform, LakeBatch.idempotency_key.like(f"{escaped}%", escape="\\")
+        )
+        return set(session.scalars(stmt))
+
+    @staticmethod
+    def active_files(
+        session: Session, kind: str | None = None, platform: str | None = None
+    ) -> list[LakeFile]:
+        stmt = select(LakeFile).where(LakeFile.retired_at.is_(None))
+        if kind:
+            stmt = stmt.where(LakeFile.kind == kind)
+        if platform:
+            stmt = stmt.where(LakeFile.platform == platform)
+        return list(session.scalars(stmt.order_by(LakeFile.path)))
+
+    def paths(self, files: Iterable[LakeFile]) -> list[str]:
+        return [str(self.root / f.path) for f in files]
+
+    # ------------------------------------------------------------ reading
+
+    @staticmethod
+    def source_sql(paths: Sequence[str], *, hive: bool = True) -> str:
+        """A DuckDB ``read_parquet`` over exactly these files."""
+        files = "[" + ", ".join(_quote(p) for p in paths) + "]"
+        if not hive:
+            return f"read_parquet({files}, union_by_name=true)"
+        return (
+            f"read_parquet({files}, hive_partitioning=true, union_by_name=true, "
+            "hive_types={'kind': VARCHAR, 'platform': VARCHAR, 'date': DATE})"
+        )
+
+    @staticmethod
+    def dedup_sql(kind: str, source: str, *, platform_column: bool = True) -> str:
+        """The newest version of each (platform, record key) of ``source``."""
+        key = ", ".join((("platform",) if platform_column else ()) + KEYS[kind])
+        # Identifiers come from KEYS, file paths are quoted by ``source_sql``: no caller text reaches the SQL.
+        window = f"row_number() OVER (PARTITION BY {key} ORDER BY {NEWEST_FIRST})"
+        return f"SELECT * FROM {source} QUALIFY {window} = 1"  # noqa: S608
+
+    def connect(self, session: Session, kinds: Iterable[str] = KINDS) -> Any:
+        """An in-memory DuckDB connection with one view per kind over its committed files.
+
+        ``<kind>`` is de-duplicated on (platform, record key); ``<kind>_all`` holds every stored version.
+        A kind with no file yet has no view.
+        """
+        import duckdb
+
+        con = duckdb.connect()
+        for kind in kinds:
+            paths = self.paths(self.active_files(session, kind))
+            if not paths:
+                continue
+            source = self.source_sql(paths)
+            con.execute(f"CREATE VIEW {kind}_all AS SELECT * FROM {source}")  # noqa: S608 (see dedup_sql)
+            con.execute(f"CREATE VIEW {kind} AS {self.dedup_sql(kind, f'{kind}_all')}")
+        return con
+
+    def stats(self, session: Session) -> dict[str, dict[str, int]]:
+        """Per kind: de-duplicated records, stored rows, files and batches (over every platform)."""
+        import duckdb
+
+        out: dict[str, dict[str, int]] = {}
+        con = duckdb.connect()
+        try:
+            for kind in KINDS:
+                files = self.active_files(session, kind)
+                entry = {"records": 0, "rows": sum(f.rows for f in files), "files": len(files)}
+                entry["batches"] = len({f.batch_id for f in files})
+                if files:
+                    key = ", ".join(("platform", *KEYS[kind]))
+                    source = self.source_sql(self.paths(files))
+                    sql = f"SELECT count(*) FROM (SELECT DISTINCT {key} FROM {source})"  # noqa: S608
+                    entry["records"] = int(con.execute(sql).fetchone()[0])
+                out[kind] = entry
+        finally:
+            con.close()
+        return out
+
+    # ------------------------------------------------------------ compaction
+
+    def compact(
+        self,
+        *,
+        kind: str | None = None,
+        min_files: int = 2,
+        orphan_age_s: float = 3600.0,
+        transaction: Transaction = session_scope,
+        on_partition: Callable[[str], None] | None = None,
+    ) -> CompactionSummary:
+        """Merge the files of each partition holding ``min_files`` or more into one de-duplicated file.
+
+        The swap is one transaction: the new file's manifest rows are added and the old files retired
+        together, only if none of them was retired meanwhile (a concurrent compaction): readers see
+        either the old files or the new one. The old files are deleted after the commit. Files that no
+        manifest row lists and that are older than ``orphan_age_s`` (left by crashed loads) are removed.
+        """
+        import duckdb
+
+        summary = CompactionSummary()
+        with transaction() as session:
+            files = self.active_files(session, kind)
+        groups: dict[tuple[str, str, dt.date], list[LakeFile]] = {}
+        for f in files:
+            groups.setdefault((f.kind, f.platform, f.partition_date), []).append(f)
+        con = duckdb.connect()
+        try:
+            for (k, platform, day), members in sorted(groups.items()):
+                if len(members) < min_files:
+                    continue
+                partition = self.partition(k, platform, day)
+                sql = self.dedup_sql(
+                    k, self.source_sql(self.paths(members), hive=False), platform_column=False
+                )
+                table = con.sql(f"{sql} ORDER BY {', '.join(KEYS[k])}").to_arrow_table()
+                batch_id = new_id()
+                staged = self.write_files(k, platform, batch_id, [(day, table)])
+                try:
+                    with transaction() as session:
+                        self.add_batch(
+                            session,
+                            batch_id=batch_id,
+                            kind=k,
+                            platform=platform,
+                            key=f"compaction:{batch_id}",
+                            source="compaction",
+                            files=staged,
+                        )
+                        ids = [m.id for m in members]
+                        result = session.execute(
+                            update(LakeFile)
+                            .where(LakeFile.id.in_(ids), LakeFile.retired_at.is_(None))
+                            .values(retired_at=utc_now(), retired_by=batch_id)
+                        )
+                        if result.rowcount != len(ids):
+                            raise Conflict(f"{partition}: compacted concurrently")
+                except Conflict as exc:
+                    self.remove_staged(staged)
+                    summary.details.append(str(exc))
+                    continue
+                for m in members:
+                    with contextlib.suppress(OSError):
+                        (self.root / m.path).unlink()
+                summary.partitions += 1
+                summary.files_merged += len(members)
+                summary.files_written += len(staged)
+                summary.rows_before += sum(m.rows for m in members)
+                summary.rows_after += table.num_rows
+                if on_partition is not None:
+                    on_partition(partition)
+        finally:
+            con.close()
+        summary.orphans_removed = self.remove_orphans(older_than_s=orphan_age_s, transaction=transaction)
+        return summary
+
+    def remove_orphans(self, *, older_than_s: float, transaction: Transaction = session_scope) -> int:
+        """Delete files under the lake that no manifest row lists (crashed loads), once old enough."""
+        if not self.root.exists():
+            return 0
+        with transaction() as session:
+            listed = set(session.scalars(select(LakeFile.path)))
+        cutoff = time.time() - older_than_s
+        removed = 0
+        for path in self._walk():
+            rel = path.relative_to(self.root).as_posix()
+            if rel in listed:
+                continue
+            try:
+                if path.stat().st_mtime > cutoff:
+                    continue
+                path.unlink()
+                removed += 1
+            except OSError:
+                continue
+        return removed
+
+    def _walk(self) -> Iterator[Path]:
+        for kind_dir in self.root.glob("kind=*"):
+            yield from (p for p in kind_dir.glob("platform=*/date=*/*") if p.is_file())
