@@ -290,7 +290,7 @@ def table(report: Report) -> Table:
     t.add_row(
         "CPU time (all processes)",
         f"{sim.cpu_seconds:.1f} s",
-        f"{base.cpu_seconds:.1f} s",
+        f"{base.cpu_seconds:.1f} s" if base.rows else "skipped",
         _ratio(sim.cpu_seconds, base.cpu_seconds),
         "",
         "",
@@ -306,7 +306,7 @@ def table(report: Report) -> Table:
     t.add_row(
         "output",
         f"{report.output_bytes / 2**20:,.0f} MiB in {len(sim.manifest.get('files', []))} files",
-        f"{base.bytes / 2**20:,.0f} MiB in {base.files} files",
+        f"{base.bytes / 2**20:,.0f} MiB in {base.files} files" if base.rows else "",
         "",
         "",
         "",
@@ -347,13 +347,15 @@ def markdown(command: str, when: str, info: dict[str, str], report: Report) -> s
             else "skipped"
         )
         + f" | {_ratio(sim.seconds, base.seconds)} | {f'< {budget[0]:.0f} s' if budget else '-'} | {ok} |",
-        f"| CPU time, all processes | {sim.cpu_seconds:.1f} s | {base.cpu_seconds:.1f} s | "
+        f"| CPU time, all processes | {sim.cpu_seconds:.1f} s | "
+        f"{f'{base.cpu_seconds:.1f} s' if base.rows else 'skipped'} | "
         f"{_ratio(sim.cpu_seconds, base.cpu_seconds)} | | |",
         f"| peak memory, process tree (sampled every 0.1 s) | {sim.peak_tree_gib:.2f} GiB "
         f"(largest process {sim.peak_process_gib:.2f} GiB) | | | "
         f"{f'< {budget[1]:.0f} GiB' if budget else '-'} | {ok} |",
         f"| output | {report.output_bytes / 2**20:,.0f} MiB, {len(sim.manifest.get('files', []))} files "
-        f"({sim.manifest.get('format', '?')}) | {base.bytes / 2**20:,.0f} MiB | | | |",
+        f"({sim.manifest.get('format', '?')}) | "
+        f"{f'{base.bytes / 2**20:,.0f} MiB' if base.rows else ''} | | | |",
         "",
         "Rows: " + ", ".join(f"{k} {report.rows.get(k, 0):,}" for k in KINDS) + ".",
         "",
