@@ -444,12 +444,16 @@ def demo(
     serve_after: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Start the service afterwards.")
     ] = True,
-    seed: Annotated[int, typer.Option(help="Seed of the demo registry.")] = 7,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic province.")] = 7,
+    scale: Annotated[
+        str, typer.Option(help="Size of the province: tiny | small | medium | large.")
+    ] = "small",
 ) -> None:
-    """Build the demo registry (migrate, import, verify, issue marks) and serve it."""
+    """Build the demo: simulate a province, register and verify its shops, ingest its events into the
+    lake, issue marks, then serve the API."""
     from ecredit import demo as demo_module
 
-    info = demo_module.build(seed=seed, log=out.print)
+    info = demo_module.build(seed=seed, scale=scale, log=lambda line: out.print(line, highlight=False))
     demo_module.print_guide(info, lambda line: out.print(line, soft_wrap=True, highlight=False))
     if serve_after:
         serve(None, None)

@@ -230,56 +230,74 @@ def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str] | None
         writer.writerows(rows)
 
 
-def build(*, seed: int, log: Callable[[str], None]) -> DemoInfo:
-    """Migrate, load the demo registry (idempotent), verify every shop and issue marks."""
-    from ecredit import jobs, migrate
+def build(*, seed: int, log: Callable[[str], None], scale: str = "small") -> DemoInfo:
+    """Simulate a province, register it, verify every shop, ingest its events and issue marks.
+
+    Idempotent: the province is simulated once per scale and seed; loads that already happened load
+    nothing twice.
+    """
+    import csv as csv_module
+    import shutil
+
+    from sqlalchemy import select
+
+    from ecredit import jobs, migrate, sim
+    from ecredit.analytics.lake import Lake
     from ecredit.config import get_settings
     from ecredit.db import get_engine, session_scope
+    from ecredit.intake import loads as intake
+    from ecredit.security import credentials
+    from ecredit.security.principals import Role
     from ecredit.subjects import repository as subjects_repo
     from ecredit.subjects import service as subjects_service
+    from ecredit.subjects.models import Shop
     from ecredit.subjects.schemas import PlatformCreate
+    from ecredit.verification.models import Mark
 
     settings = get_settings()
     migrate.upgrade(get_engine())
     info = DemoInfo(data_dir=settings.data_dir)
-    paths = write_files(settings.data_dir / "demo", seed)
-    log(f"demo files written to {paths['register'].parent}")
-    summary = jobs.import_file(paths["register"], kind="register", platform=None)
-    log(f"business register: {summary['loaded']} entries")
-    for code, pname, region in PLATFORMS:
+    principal = jobs.cli_principal()
+    province = settings.data_dir / "demo" / f"province-{scale}-{seed}"
+    if not (province / "manifest.json").exists():
+        shutil.rmtree(province, ignore_errors=True)  # an interrupted simulation starts again
+        result = sim.simulate(province, scale=scale, seed=seed, fmt="csv")
+        log(f"simulated a {scale} province (seed {seed}) in {result.seconds:.1f} s: {province}")
+    summary = jobs.import_file(province / "register.csv", kind="register", platform=None)
+    log(f"business register: {summary['loaded']:,} entries")
+    with (province / "platforms.csv").open(encoding="utf-8") as fh:
+        platforms = list(csv_module.DictReader(fh))
+    for row in platforms:
         with session_scope() as session:
-            if subjects_repo.get_platform_by_code(session, code) is None:
+            if subjects_repo.get_platform_by_code(session, row["code"]) is None:
                 subjects_service.register_platform(
-                    session,
-                    jobs.cli_principal(),
-                    PlatformCreate(code=code, name=pname, uscc=make_uscc(random.Random(pname), region)),
+                    session, principal, PlatformCreate(code=row["code"], name=row["name"], uscc=row["uscc"])
                 )
-        summary = jobs.import_file(paths[code], kind="shops", platform=code)
-        info.counts[code] = summary["loaded"]
-        log(f"platform {code}: {summary['loaded']} shops registered, {summary['rejected']} rejected")
+        summary = jobs.import_file(province / row["code"] / "shops.csv", kind="shops", platform=row["code"])
+        log(f"platform {row['code']}: {summary['loaded']:,} shops registered, {summary['rejected']} rejected")
     counts = jobs.reverify(include_unverified=True)
-    log(f"verification: {counts['verified']} verified, {counts['rejected']} rejected")
+    log(f"verification: {counts['verified']:,} verified, {counts['rejected']:,} rejected")
+    for row in platforms:
+        for kind in sim.EVENT_KINDS:
+            path = province / row["code"] / f"{kind}.csv"
+            if path.exists():
+                loaded = intake.ingest_file(path, platform=row["code"], kind=kind, principal=principal)
+                info.counts[f"{row['code']}/{kind}"] = loaded.loaded + loaded.skipped
     with session_scope(read_only=True) as session:
-        from sqlalchemy import select
-
-        from ecredit.subjects.models import Shop
-        from ecredit.verification.models import Mark
-
-        row = session.execute(
+        stats = Lake().stats(session)
+    log("event lake: " + ", ".join(f"{k} {v['records']:,}" for k, v in stats.items()))
+    with session_scope(read_only=True) as session:
+        found = session.execute(
             select(Shop.id, Shop.name, Mark.token)
             .join(Mark, Mark.shop_id == Shop.id)
             .where(Mark.revoked_at.is_(None))
             .order_by(Shop.platform_shop_id)
             .limit(1)
         ).first()
-        if row is not None:
-            info.sample_shop_id, name, info.sample_token = row
+        if found is not None:
+            info.sample_shop_id, name, info.sample_token = found
             info.sample_query = name[:2]
     with session_scope() as session:
-        from ecredit.security import credentials
-        from ecredit.security.principals import Role
-
-        principal = jobs.cli_principal()
         new = credentials.create_api_key(session, role=Role.admin, label="demo", created_by=principal.actor)
         info.admin_token = new.token
     return info
