@@ -184,7 +184,16 @@ class TestPersonalData:
             for row in con.execute(f"SELECT COLUMNS(*)::VARCHAR FROM read_parquet('{f}')").fetchall():
                 text = " ".join(str(v) for v in row)
                 assert not any(s in text for s in secrets), f
-                assert not re.search(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])", text)
+            # The phone pattern over the text columns only: a ciphertext rendered as text is random bytes,
+            # and an 11-digit run in it now and then is chance, not a phone (the exact sweep above covers it).
+            text_columns = con.execute(
+                f"SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet('{f}')) "
+                "WHERE column_type <> 'BLOB'"
+            ).fetchall()
+            select = ", ".join(f'"{c}"::VARCHAR' for (c,) in text_columns)
+            for row in con.execute(f"SELECT {select} FROM read_parquet('{f}')").fetchall():
+                text = " ".join(str(v) for v in row)
+                assert not re.search(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])", text), f
         # The ciphertexts decrypt to the values they were bound to, and blind indexes match the registry's.
         from ecredit.analytics.lake import Lake
         from ecredit.db import session_scope
