@@ -9,7 +9,6 @@ import gc
 import getpass
 import json
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -50,14 +49,9 @@ def progress_bar() -> Progress:
 
 
 def import_file(file: Path, *, kind: str, platform: str | None) -> dict[str, Any]:
-    """Load a registry file in committed batches; returns counts (used by the CLI and the demo).
-
-    While a batch is written, a worker thread reads and validates the next one (validation is pure), so
-    the parsing overlaps the time the store spends on the previous batch.
-    """
+    """Load a registry file in committed batches; returns counts (used by the CLI and the demo)."""
     from ecredit.db import session_scope
     from ecredit.kit.tabular import RejectsWriter, Row, read_rows
-    from ecredit.security import context
     from ecredit.subjects import importer
     from ecredit.subjects import service as subjects_service
     from ecredit.verification import register
@@ -70,36 +64,19 @@ def import_file(file: Path, *, kind: str, platform: str | None) -> dict[str, Any
         with session_scope(read_only=True) as session:
             subjects_service.get_platform_or_raise(session, platform)
 
-        def prepare(batch: list[Row]) -> Any:
-            # The shops' ciphertexts are prepared ahead too once the vault is loaded (by the first
-            # batch written on this thread: loading it concurrently could create two key rings).
-            return importer.parse_batch(batch, encrypt=context.get_vault.cache_info().currsize > 0)
-
-        def load(session: Any, batch: list[Row], prepared: Any) -> Any:
+        def load(session: Any, batch: list[Row]) -> Any:
             plat = subjects_service.get_platform_or_raise(session, platform)
             importer.prepare_bulk_load(session)
-            return importer.import_batch(session, principal, plat, batch, prepared)
+            return importer.import_batch(session, principal, plat, batch)
     elif kind == "register":
         columns = register.COLUMNS
 
-        def prepare(batch: list[Row]) -> Any:
-            return None
-
-        def load(session: Any, batch: list[Row], prepared: Any) -> Any:
+        def load(session: Any, batch: list[Row]) -> Any:
             return register.import_batch(session, principal, batch)
     else:
         raise EcreditError(f"--kind must be shops or register (got {kind!r})")
 
     rejects = RejectsWriter(file)
-    chunks = _batches(read_rows(file, columns=columns))
-
-    def read_ahead() -> tuple[list[Row], list[Any], Any] | None:
-        chunk = next(chunks, None)
-        if chunk is None:
-            return None
-        batch, errors = chunk
-        return batch, errors, prepare(batch) if batch else None
-
     loaded = 0
     batches = 0
     size = file.stat().st_size
@@ -109,18 +86,11 @@ def import_file(file: Path, *, kind: str, platform: str | None) -> dict[str, Any
     gc.freeze()
     gc.set_threshold(max(threshold[0], GC_THRESHOLD), *threshold[1:])
     try:
-        with progress_bar() as progress, ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as pool:
+        with progress_bar() as progress:
             task = progress.add_task(f"importing {file.name}", total=size, rate="")
-            ahead = pool.submit(read_ahead)
-            while (chunk := ahead.result()) is not None:
-                batch, errors, prepared = chunk
-                ahead = pool.submit(read_ahead)
-                for error in errors:  # rows that could not be read, in file order before the batch's
-                    rejects.write(error.number, error.reason, error.raw)
-                if not batch:
-                    continue
+            for batch in _batches(read_rows(file, columns=columns), rejects):
                 with session_scope() as session:
-                    result = load(session, batch, prepared)
+                    result = load(session, batch)
                 if result.rejected:
                     # The raw form of a row is only needed when it is rejected.
                     values_by_number = {r.number: r.values for r in batch}
@@ -157,23 +127,20 @@ def _batch_bytes(batch: list[Any]) -> int:
     return sum(len(_raw(r.values).encode()) for r in batch)
 
 
-def _batches(rows: Iterator[Any]) -> Iterator[tuple[list[Any], list[Any]]]:
-    """Batches of ``BATCH_ROWS`` rows, each with the unreadable rows (``RowError``) met before it (the
-    last item may have errors only)."""
+def _batches(rows: Iterator[Any], rejects: Any) -> Iterator[list[Any]]:
     from ecredit.kit.tabular import RowError
 
     batch: list[Any] = []
-    errors: list[Any] = []
     for item in rows:
         if isinstance(item, RowError):
-            errors.append(item)
+            rejects.write(item.number, item.reason, item.raw)
             continue
         batch.append(item)
         if len(batch) >= BATCH_ROWS:
-            yield batch, errors
-            batch, errors = [], []
-    if batch or errors:
-        yield batch, errors
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def reverify(*, include_unverified: bool) -> dict[str, int]:

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from ecredit import identifiers
@@ -165,17 +164,6 @@ def parse_shop_row(number: int, values: dict[str, Any]) -> ShopRow:
     )
 
 
-def _bulk_insert(model: type[Any]) -> Any:
-    """A Core INSERT into the model's table, for a list of rows that all carry the same keys: one
-    ``executemany``, None sent as NULL, column defaults (timestamps, status) filled in as by the ORM.
-
-    (An ORM bulk insert leaves None values out, which splits the rows into one statement per run of
-    identical None patterns, and builds per-row bookkeeping the importer does not use.) None of the keys
-    the importer passes has a column default, so the stored rows are the same.
-    """
-    return insert(model.__table__)
-
-
 class _SubjectResolver:
     """Finds or creates (in bulk) the subjects a batch refers to."""
 
@@ -235,74 +223,31 @@ class _SubjectResolver:
 
     def flush(self) -> int:
         if self.new:
-            self.session.execute(_bulk_insert(Subject), self.new)
+            repo.bulk_insert(self.session, Subject, self.new)
         return len(self.new)
 
 
-@dataclass
-class ParsedBatch:
-    """A validated batch: its good rows (the first of each platform shop id) and its rejects."""
-
-    rows: list[ShopRow]
-    rejected: list[tuple[int, str]]
-    # For each row, should its shop turn out to be new: its id and its stored personal fields.
-    new_shops: list[tuple[str, dict[str, Any]]] | None = None
-
-
-def _shop_personal_data(shop_id: str, r: ShopRow) -> dict[str, Any]:
-    """The stored personal fields of a shop (ciphertexts bound to its id, blind index, masked forms)."""
-    return {
-        **pii_values("shop", "phone", shop_id, r.phone),
-        **pii_values("shop", "address", shop_id, r.address),
-    }
-
-
-def parse_batch(batch: Sequence[Row], *, encrypt: bool = False) -> ParsedBatch:
-    """Validate a batch row by row. It does not touch the store, so a loader can validate the next batch
-    while this one is being written; with ``encrypt`` it also prepares each row's shop as a new shop (id,
-    ciphertexts), which ``import_batch`` uses for the shops that are indeed new. (``encrypt`` needs the
-    vault: a caller on another thread passes it only once the vault is loaded.)"""
-    rejected: list[tuple[int, str]] = []
+def import_batch(
+    session: Session, principal: Principal, platform: Platform, batch: Sequence[Row]
+) -> BatchResult:
+    """Validate and register one batch of shop rows for ``platform`` (one audit entry per batch)."""
+    grant = authorize(principal, "shops.create")
+    if grant.platform_id and grant.platform_id != platform.id:
+        raise Forbidden("a platform registers only its own shops")
+    result = BatchResult()
     parsed: dict[str, ShopRow] = {}
     for row in batch:
         try:
             shop_row = parse_shop_row(row.number, row.values)
         except v.RowRejected as exc:
-            rejected.append((row.number, str(exc)))
+            result.rejected.append((row.number, str(exc)))
             continue
         if shop_row.platform_shop_id in parsed:
             first = parsed[shop_row.platform_shop_id].number
-            rejected.append((row.number, f"platform_shop_id: repeats row {first}"))
+            result.rejected.append((row.number, f"platform_shop_id: repeats row {first}"))
             continue
         parsed[shop_row.platform_shop_id] = shop_row
     rows = list(parsed.values())
-    new_shops = None
-    if encrypt:
-        new_shops = []
-        for r in rows:
-            shop_id = new_id()
-            new_shops.append((shop_id, _shop_personal_data(shop_id, r)))
-    return ParsedBatch(rows=rows, rejected=rejected, new_shops=new_shops)
-
-
-def import_batch(
-    session: Session,
-    principal: Principal,
-    platform: Platform,
-    batch: Sequence[Row],
-    parsed: ParsedBatch | None = None,
-) -> BatchResult:
-    """Validate and register one batch of shop rows for ``platform`` (one audit entry per batch).
-
-    ``parsed`` is ``parse_batch(batch)`` when the caller validated the batch ahead.
-    """
-    grant = authorize(principal, "shops.create")
-    if grant.platform_id and grant.platform_id != platform.id:
-        raise Forbidden("a platform registers only its own shops")
-    if parsed is None:
-        parsed = parse_batch(batch)
-    result = BatchResult(rejected=list(parsed.rejected))
-    rows = parsed.rows
     resolver = _SubjectResolver(session, rows)
     operator_of: dict[str, str] = {}
     rep_pairs: set[tuple[str, str]] = set()
@@ -320,29 +265,27 @@ def import_batch(
     result.subjects_inserted = resolver.flush()
     new_pairs = rep_pairs - repo.existing_relations(session, "legal_representative", rep_pairs)
     if new_pairs:
-        session.execute(
-            _bulk_insert(Relation),
+        repo.bulk_insert(
+            session,
+            Relation,
             [
                 {"id": new_id(), "kind": "legal_representative", "holder_id": h, "object_id": o}
                 for h, o in new_pairs
             ],
         )
-    existing = repo.shops_by_platform_shop_ids(session, platform.id, (r.platform_shop_id for r in rows))
+    existing = repo.shops_by_platform_shop_ids(session, platform.id, parsed)
     new_shops = []
-    for i, r in enumerate(rows):
+    for r in rows:
         shop = existing.get(r.platform_shop_id)
-        if shop is None and parsed.new_shops is not None:
-            shop_id, personal = parsed.new_shops[i]
-        else:
-            shop_id = shop.id if shop is not None else new_id()
-            personal = _shop_personal_data(shop_id, r)
+        shop_id = shop.id if shop is not None else new_id()
         values = {
             "name": r.shop_name,
             "category": r.category,
             "operator_id": operator_of[r.platform_shop_id],
             "region_code": r.region_code,
             "opened_date": r.opened_date,
-            **personal,
+            **pii_values("shop", "phone", shop_id, r.phone),
+            **pii_values("shop", "address", shop_id, r.address),
         }
         if shop is not None:
             changed = any(getattr(shop, k) != val for k, val in values.items() if not k.endswith("_enc"))
@@ -355,7 +298,7 @@ def import_batch(
                 {"id": shop_id, "platform_id": platform.id, "platform_shop_id": r.platform_shop_id, **values}
             )
     if new_shops:
-        session.execute(_bulk_insert(Shop), new_shops)
+        repo.bulk_insert(session, Shop, new_shops)
         for s in new_shops:
             announce(
                 session,

@@ -5,11 +5,36 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import any_, bindparam, insert, or_, select, text
+from sqlalchemy import any_, bindparam, insert, literal, literal_column, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from ecredit.kit.clock import utc_now
 from ecredit.subjects.models import Platform, Relation, Shop, Subject, SubjectLink
+
+
+def bulk_insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """INSERT rows that all carry the same keys, as one ``executemany`` of a Core statement.
+
+    None goes in as NULL and the column defaults apply as with the ORM. The timestamps the clock fills in
+    (``created_at``, ``updated_at``) get one instant for the whole statement, written once as a literal
+    instead of being made and converted row by row (a tenth of a bulk load's time). An ORM bulk insert
+    would also leave None values out, splitting the rows into one statement per run of identical None
+    patterns.
+    """
+    if not rows:
+        return
+    table = model.__table__
+    stamps: dict[str, Any] = {}
+    now = utc_now()
+    dialect = session.get_bind().dialect
+    for name in ("created_at", "updated_at"):
+        if name in table.c and name not in rows[0]:
+            rendered = literal(now, table.c[name].type).compile(
+                dialect=dialect, compile_kwargs={"literal_binds": True}
+            )
+            stamps[name] = literal_column(str(rendered))
+    session.execute(insert(table).values(**stamps), rows)
 
 
 def _one_of(session: Session, column: Any, values: Iterable[str]) -> Any:
@@ -69,8 +94,7 @@ def link_subjects(session: Session, platform_id: str, subject_ids: Iterable[str]
     )
     missing = ids - have
     if missing:
-        rows = [{"platform_id": platform_id, "subject_id": i} for i in missing]
-        session.execute(insert(SubjectLink.__table__), rows)  # Core: no per-row ORM bookkeeping
+        bulk_insert(session, SubjectLink, [{"platform_id": platform_id, "subject_id": i} for i in missing])
 
 
 def escape_like(fragment: str) -> str:
