@@ -36,6 +36,15 @@ async def _send_problem(send: Any, status: int, code: str, title: str, detail: s
     await send({"type": "http.response.body", "body": body})
 
 
+_RID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+
+
+def new_request_id() -> str:
+    """16 characters of lower-case base32: no digit 0, 1, 8 or 9, so an id never looks like a phone or ID
+    number to the personal-data filters of logs."""
+    return "".join(secrets.choice(_RID_ALPHABET) for _ in range(16))
+
+
 class RequestIdMiddleware:
     """Gives every request an id (a well-formed incoming ``X-Request-ID`` is kept) and echoes it."""
 
@@ -47,7 +56,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if _RID.match(incoming) else secrets.token_hex(8)
+        rid = incoming if _RID.match(incoming) else new_request_id()
         scope.setdefault("state", {})["request_id"] = rid
 
         async def send_with_id(message: dict[str, Any]) -> None:
