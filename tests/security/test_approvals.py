@@ -75,3 +75,14 @@ class TestDualControl:
         mark = _marked_shop(session)
         r = client.post(f"/api/v1/marks/{mark.id}/revoke", json={"reason": "x"})
         assert r.status_code == 200 and r.json()["revoked_at"]
+
+
+class TestPersonalDataInReasons:
+    def test_a_phone_number_typed_into_a_reason_is_masked_in_the_audit(self, client, session):
+        mark = _marked_shop(session)
+        r = client.post(f"/api/v1/marks/{mark.id}/revoke", json={"reason": "举报人电话13812345678"})
+        assert r.status_code == 200, r.text
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "marks.revoke").order_by(AuditEntry.seq.desc())
+        ).first()
+        assert "13812345678" not in str(entry.details) and "138****5678" in entry.details["reason"]

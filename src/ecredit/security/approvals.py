@@ -22,6 +22,7 @@ from ecredit.kit.clock import utc_now
 from ecredit.kit.ids import new_id
 from ecredit.kit.policy import policy
 from ecredit.kit.types import UTCDateTime
+from ecredit.security.masking import mask_free_text
 from ecredit.security.permissions import authorize
 from ecredit.security.principals import Principal
 from ecredit.security.trail import record_change
@@ -97,7 +98,7 @@ def request(
         object_type=object_type,
         object_id=object_id,
         params=params,
-        reason=reason,
+        reason=mask_free_text(reason),
         requested_by=principal.actor,
         requested_role=principal.role.value,
         expires_at=utc_now() + dt.timedelta(days=days),

@@ -151,3 +151,14 @@ def find_pii(text: str) -> list[str]:
     normalised = unicodedata.normalize("NFKC", text)
     hits = [m for pattern in PII_PATTERNS.values() for m in pattern.finditer(normalised)]
     return [m.group() for m in sorted(hits, key=lambda m: m.start())]
+
+
+_FREE_ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+_FREE_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{11,}(?![0-9])")
+
+
+def mask_free_text(text: str) -> str:
+    """Mask ID numbers and phone-like digit runs inside free text a person typed (a reason, a note)."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _FREE_ID_NUMBER.sub(lambda m: mask_id_number(m.group()) or "", text)
+    return _FREE_DIGIT_RUN.sub(lambda m: mask_phone(m.group()) or "", text)

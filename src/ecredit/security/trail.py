@@ -7,7 +7,19 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ecredit.security import audit
+from ecredit.security.masking import mask_free_text
 from ecredit.security.principals import Principal
+
+
+def _masked(value: Any) -> Any:
+    """Free text a person typed (a reason, a note) may hold a phone or ID number: mask it, keep the rest."""
+    if isinstance(value, str):
+        return mask_free_text(value)
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(v) for v in value]
+    return value
 
 
 def record_change(
@@ -18,7 +30,7 @@ def record_change(
     object_id: str | None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Append the audit entry of a state change made by ``principal`` (never clear personal data)."""
+    """Append the audit entry of a state change made by ``principal`` (personal data in details masked)."""
     audit.record(
         session,
         actor=principal.actor,
@@ -27,5 +39,5 @@ def record_change(
         object_type=object_type,
         object_id=object_id,
         request_id=principal.request_id,
-        details=details,
+        details=_masked(details) if details else details,
     )

@@ -16,6 +16,7 @@ from ecredit.kit.ids import new_id
 from ecredit.kit.policy import policy
 from ecredit.security import approvals
 from ecredit.security.context import get_keyring
+from ecredit.security.masking import mask_free_text
 from ecredit.security.permissions import authorize
 from ecredit.security.pii import reveal
 from ecredit.security.principals import Principal
@@ -176,7 +177,7 @@ def issue_mark(
 
 def _revoke(session: Session, mark: Mark, reason: str, now: dt.datetime) -> None:
     mark.revoked_at = now
-    mark.revoked_reason = reason
+    mark.revoked_reason = mask_free_text(reason)  # shown by the public mark check
     session.flush()
     announce(session, MarkRevoked(mark_id=mark.id, shop_id=mark.shop_id, reason=reason))
 
