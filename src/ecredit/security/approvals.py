@@ -145,7 +145,7 @@ def approve(session: Session, principal: Principal, approval_id: str, *, note: s
     approval.state = "approved"
     approval.decided_by = principal.actor
     approval.decided_at = now
-    approval.decision_note = note
+    approval.decision_note = mask_free_text(note) if note else None
     session.flush()
     record_change(
         session, principal, "approvals.approve", "approval", approval.id, {"action": approval.action}
@@ -162,7 +162,7 @@ def reject(session: Session, principal: Principal, approval_id: str, *, note: st
     approval.state = "rejected"
     approval.decided_by = principal.actor
     approval.decided_at = now
-    approval.decision_note = note
+    approval.decision_note = mask_free_text(note)
     session.flush()
     record_change(
         session, principal, "approvals.reject", "approval", approval.id, {"action": approval.action}
