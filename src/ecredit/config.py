@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     # Rate limits per client and minute (RELIABILITY.md C7).
     rate_limit_public_per_minute: int = 300
     rate_limit_login_per_minute: int = 10
+    # How long a verified credential is trusted in-process before the store is asked again (0: always ask).
+    auth_cache_seconds: float = 10.0
 
     @property
     def resolved_database_url(self) -> str:

@@ -164,6 +164,29 @@ class TestApiKeys:
         r = TestClient(app, headers={"Authorization": "Basic dXNlcjpwYXNz"}).get("/api/v1/platforms")
         assert r.status_code == 401
 
+    def test_verified_keys_are_cached_for_a_short_time_and_revocation_clears_the_cache(
+        self, app, session, make_token, monkeypatch
+    ):
+        from fastapi.testclient import TestClient
+        from sqlalchemy import update
+
+        from ecredit.security.models import ApiKey
+
+        token = make_token("agency")
+        c = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+        assert c.get("/api/v1/platforms").status_code == 200
+        key_id = token.split("_")[1]
+        # Revoked behind this process's back (another replica): trusted until the cache entry runs out.
+        session.execute(
+            update(ApiKey).where(ApiKey.key_id == key_id).values(revoked_at=dt.datetime.now(dt.UTC))
+        )
+        assert c.get("/api/v1/platforms").status_code == 200
+        monkeypatch.setattr(get_settings(), "auth_cache_seconds", 0)
+        assert c.get("/api/v1/platforms").status_code == 401
+        monkeypatch.setattr(get_settings(), "auth_cache_seconds", 10)
+        credentials.forget_verified()
+        assert c.get("/api/v1/platforms").status_code == 401
+
     def test_key_is_stored_only_as_a_hash(self, session):
         from ecredit.security.models import ApiKey
 

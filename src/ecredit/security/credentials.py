@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from ecredit.config import get_settings
 from ecredit.errors import Conflict, FieldError, NotFound, Unauthorized, ValidationFailed
 from ecredit.kit.clock import utc_now
 from ecredit.kit.ids import new_id
@@ -123,6 +124,7 @@ def revoke_api_key(session: Session, key_id: str) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = utc_now()
         session.flush()
+    forget_verified()
     return key
 
 
@@ -136,17 +138,46 @@ def _principal(kind: str, name: str, row: ApiKey | AppUser) -> Principal:
     )
 
 
+# token hash -> (monotonic time the entry stops being trusted, the principal, the credential's expiry)
+_verified: dict[str, tuple[float, Principal, dt.datetime | None]] = {}
+_VERIFIED_MAX = 10_000
+
+
+def forget_verified() -> None:
+    """Drop every cached verification (after a revocation or logout in this process)."""
+    _verified.clear()
+
+
 def authenticate_token(session: Session, token: str, *, now: dt.datetime | None = None) -> Principal:
-    """The principal behind a bearer token (API key or session), or ``InvalidCredentials``."""
+    """The principal behind a bearer token (API key or session), or ``InvalidCredentials``.
+
+    A successful verification is trusted for ``ECREDIT_AUTH_CACHE_SECONDS`` (default 10 s) in this process,
+    so hot keys cost no store round trip; a revocation or logout made in this process takes effect at
+    once, one made elsewhere (another replica, the CLI) within that time. 0 turns the cache off.
+    """
     now = now or utc_now()
+    ttl = get_settings().auth_cache_seconds
+    digest = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+    cached = _verified.get(digest) if ttl > 0 else None
+    if cached is not None:
+        until, principal, expires_at = cached
+        if time.monotonic() < until and (expires_at is None or expires_at > now):
+            return principal
+        _verified.pop(digest, None)
     if token.startswith(KEY_PREFIX):
-        return _authenticate_key(session, token, now)
-    if token.startswith(SESSION_PREFIX):
-        return _authenticate_session(session, token, now)
-    raise InvalidCredentials("unrecognised credential")
+        principal, expires_at = _authenticate_key(session, token, now)
+    elif token.startswith(SESSION_PREFIX):
+        principal, expires_at = _authenticate_session(session, token, now)
+    else:
+        raise InvalidCredentials("unrecognised credential")
+    if ttl > 0:
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()
+        _verified[digest] = (time.monotonic() + ttl, principal, expires_at)
+    return principal
 
 
-def _authenticate_key(session: Session, token: str, now: dt.datetime) -> Principal:
+def _authenticate_key(session: Session, token: str, now: dt.datetime) -> tuple[Principal, dt.datetime | None]:
     match = _KEY_RE.match(token)
     if not match:
         raise InvalidCredentials("malformed API key")
@@ -159,7 +190,7 @@ def _authenticate_key(session: Session, token: str, now: dt.datetime) -> Princip
     if key.expires_at is not None and key.expires_at <= now:
         raise InvalidCredentials("API key expired")
     _touch(session, key, now)
-    return _principal("key", key.key_id, key)
+    return _principal("key", key.key_id, key), key.expires_at
 
 
 def _touch(session: Session, key: ApiKey, now: dt.datetime) -> None:
@@ -261,14 +292,16 @@ def _session_row(session: Session, token: str) -> LoginSession | None:
     ).first()
 
 
-def _authenticate_session(session: Session, token: str, now: dt.datetime) -> Principal:
+def _authenticate_session(
+    session: Session, token: str, now: dt.datetime
+) -> tuple[Principal, dt.datetime | None]:
     row = _session_row(session, token)
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         raise InvalidCredentials("session unknown, ended or expired")
     user = session.get(AppUser, row.user_id)
     if user is None or user.disabled_at is not None:
         raise InvalidCredentials("user disabled")
-    return _principal("user", user.username, user)
+    return _principal("user", user.username, user), row.expires_at
 
 
 def logout(session: Session, token: str) -> None:
@@ -277,3 +310,4 @@ def logout(session: Session, token: str) -> None:
     if row is not None and row.revoked_at is None:
         row.revoked_at = utc_now()
         session.flush()
+    forget_verified()
