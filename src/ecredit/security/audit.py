@@ -65,6 +65,7 @@ from sqlalchemy import (
     Integer,
     Row,
     String,
+    bindparam,
     func,
     insert,
     select,
@@ -189,6 +190,13 @@ class AuditHead(Base):
 
 _ENTRY = AuditEntry.__table__
 _HEAD = AuditHead.__table__
+_INSERT_ENTRY = insert(AuditEntry.__table__)
+_UPDATE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == bindparam("head_id"))
+    .values(last_seq=bindparam("seq"), last_hash=bindparam("hash"))
+)
+_SELECT_HEAD = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == _HEAD_ID).with_for_update()
 
 
 # ---------------------------------------------------------------------------------------------- hashing
@@ -364,7 +372,7 @@ def _normalise_details(value: Any, path: str = "details", depth: int = 0) -> Any
 
 
 def _lock_head(session: Session) -> tuple[int, str]:
-    stmt = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == _HEAD_ID).with_for_update()
+    stmt = _SELECT_HEAD
     row = session.execute(stmt).one_or_none()
     if row is None:
         # The migration creates the row; this covers a store built otherwise. ON CONFLICT: two first
@@ -428,10 +436,9 @@ def record(
     )
     entry.entry_hash = _chain_hash(last_hash, canonical(entry_fields(entry)))
     # A Core insert: the entry is write-once, so the unit of work's bookkeeping is pure overhead here.
-    session.execute(insert(AuditEntry.__table__).values({c.name: getattr(entry, c.name) for c in _COLUMNS}))
-    session.execute(
-        update(_HEAD).where(_HEAD.c.id == _HEAD_ID).values(last_seq=entry.seq, last_hash=entry.entry_hash)
-    )
+    # Prepared statements with parameters: built once, so SQLAlchemy's compiled cache does the rest.
+    session.execute(_INSERT_ENTRY, {c.name: getattr(entry, c.name) for c in _COLUMNS})
+    session.execute(_UPDATE_HEAD, {"head_id": _HEAD_ID, "seq": entry.seq, "hash": entry.entry_hash})
     return entry
 
 
