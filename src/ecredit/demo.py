@@ -1,18 +1,17 @@
-"""The demo registry: a small, seeded Shandong province of platforms, registered companies and shops.
+"""The demo: a simulated province (``ecredit.sim``) loaded through the same paths as the CLI.
 
-``ecredit demo`` writes the files a platform and the register office would deliver, loads them through
-the same import paths as ``ecredit registry import``, verifies every shop and issues marks.
+``ecredit demo`` simulates the files platforms and the register office would deliver, registers the
+register, platforms and shops, verifies every shop (marks), ingests the platforms' events into the lake and
+prints what to open. Also home of small synthetic-identifier helpers used by tests and benchmarks.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ecredit.identifiers import ric_check_character, uscc_check_character
 
@@ -46,12 +45,6 @@ GOODS = {
     "数码": ["电子", "数码", "科技"],
     "美妆": ["日化", "美妆"],
 }
-PLATFORMS = [
-    ("lushang", "山东鲁商优选电子商务有限公司", "370102"),
-    ("qilu", "青岛齐鲁购网络科技有限公司", "370202"),
-    ("haibin", "威海海滨严选电子商务有限公司", "371002"),
-]
-_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _ORG_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 
@@ -77,14 +70,6 @@ def make_id_number(rng: random.Random, region: str) -> str:
     return body + ric_check_character(body)
 
 
-def _person_name(rng: random.Random) -> str:
-    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
-
-
-def _phone(rng: random.Random) -> str:
-    return rng.choice(["138", "139", "150", "186", "177"]) + f"{rng.randrange(0, 10**8):08d}"
-
-
 @dataclass
 class DemoInfo:
     data_dir: Path
@@ -93,141 +78,6 @@ class DemoInfo:
     sample_token: str | None = None
     sample_query: str | None = None
     admin_token: str | None = None
-
-
-def write_files(out_dir: Path, seed: int) -> dict[str, Path]:
-    """Write the register file and one shops file per platform; returns their paths."""
-    rng = random.Random(seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    register_rows: list[dict[str, Any]] = []
-    companies: list[dict[str, Any]] = []
-    for i in range(180):
-        region = rng.choice(list(PREFECTURES))
-        category, goods = rng.choice(list(GOODS.items()))
-        individual = i % 6 == 5
-        name_core = (
-            rng.choice(TRADE_WORDS) + rng.choice(["", "优品", "嘉禾", "恒信", "顺达"]) + rng.choice(goods)
-        )
-        city = PREFECTURES[region][:2]
-        name = (
-            f"{city}市{PREFECTURES[region][3:]}{name_core}店" if individual else f"{city}{name_core}有限公司"
-        )
-        rep = _person_name(rng)
-        status = rng.choices(["存续", "在业", "注销", "吊销"], weights=[80, 14, 3, 3])[0]
-        uscc = make_uscc(rng, region, "92" if individual else "91")
-        company = {
-            "name": name,
-            "uscc": uscc,
-            "rep": rep,
-            "rep_id": make_id_number(rng, region),
-            "region": region,
-            "category": category,
-            "individual": individual,
-        }
-        companies.append(company)
-        register_rows.append(
-            {
-                "name": name,
-                "uscc": uscc,
-                "legal_rep_name": rep,
-                "entity_type": "个体工商户" if individual else "有限责任公司(自然人投资或控股)",
-                "status": status,
-                "registered_date": (
-                    dt.date(2005, 1, 1) + dt.timedelta(days=rng.randrange(0, 7000))
-                ).isoformat(),
-                "region_code": region,
-                "address": f"山东省{PREFECTURES[region]}{rng.choice(TRADE_WORDS)}路{rng.randrange(1, 999)}号",
-                "authority": f"{PREFECTURES[region]}市场监督管理局",
-            }
-        )
-    # Platforms' own registrations.
-    for _code, pname, region in PLATFORMS:
-        register_rows.append(
-            {
-                "name": pname,
-                "uscc": make_uscc(random.Random(pname), region),
-                "legal_rep_name": _person_name(rng),
-                "entity_type": "有限责任公司",
-                "status": "存续",
-                "registered_date": "2012-06-01",
-                "region_code": region,
-                "address": f"山东省{PREFECTURES[region]}科技路1号",
-                "authority": f"{PREFECTURES[region]}市场监督管理局",
-            }
-        )
-    paths = {"register": out_dir / "register.csv"}
-    _write_csv(paths["register"], register_rows)
-    columns = [
-        "platform_shop_id",
-        "shop_name",
-        "category",
-        "operator_type",
-        "operator_name",
-        "operator_uscc",
-        "operator_id_number",
-        "legal_rep_name",
-        "legal_rep_id_number",
-        "phone",
-        "region_code",
-        "address",
-        "opened_at",
-    ]
-    for code, _pname, _region in PLATFORMS:
-        rows = []
-        for n in range(rng.randrange(90, 130)):
-            opened = (dt.date(2015, 1, 1) + dt.timedelta(days=rng.randrange(0, 3600))).isoformat()
-            if rng.random() < 0.8:
-                c = rng.choice(companies)
-                operator_name = (
-                    c["name"] if rng.random() > 0.03 else c["name"].replace("有限公司", "商贸有限公司")
-                )
-                rows.append(
-                    {
-                        "platform_shop_id": f"{code.upper()}-{n:05d}",
-                        "shop_name": f"{c['name'].removesuffix('有限公司')}旗舰店",
-                        "category": c["category"],
-                        "operator_type": "individual_business" if c["individual"] else "organisation",
-                        "operator_name": operator_name,
-                        "operator_uscc": c["uscc"],
-                        "operator_id_number": c["rep_id"] if c["individual"] else "",
-                        "legal_rep_name": c["rep"],
-                        "legal_rep_id_number": c["rep_id"],
-                        "phone": _phone(rng),
-                        "region_code": c["region"],
-                        "address": f"山东省{PREFECTURES[c['region']]}商业街{rng.randrange(1, 300)}号",
-                        "opened_at": opened,
-                    }
-                )
-            else:
-                region = rng.choice(list(PREFECTURES))
-                person = _person_name(rng)
-                rows.append(
-                    {
-                        "platform_shop_id": f"{code.upper()}-{n:05d}",
-                        "shop_name": f"{person}的{rng.choice(['农家特产', '手工小铺', '二手好物'])}",
-                        "category": "食品",
-                        "operator_type": "person",
-                        "operator_name": person,
-                        "operator_uscc": "",
-                        "operator_id_number": make_id_number(rng, region),
-                        "legal_rep_name": "",
-                        "legal_rep_id_number": "",
-                        "phone": _phone(rng),
-                        "region_code": region,
-                        "address": f"山东省{PREFECTURES[region]}幸福村{rng.randrange(1, 90)}号",
-                        "opened_at": opened,
-                    }
-                )
-        paths[code] = out_dir / f"shops-{code}.csv"
-        _write_csv(paths[code], rows, columns)
-    return paths
-
-
-def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns or list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def build(*, seed: int, log: Callable[[str], None], scale: str = "small") -> DemoInfo:
