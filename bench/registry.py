@@ -898,7 +898,28 @@ def machine() -> dict[str, str]:
         "os": f"{platform_module.system()} {platform_module.release()}",
         "python": platform_module.python_version(),
         "sqlite": sqlite3.sqlite_version,
+        "code": _code_version(),
     }
+
+
+def _code_version() -> str:
+    """The commit the run measured, marked when the work tree had uncommitted changes."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{commit} with uncommitted changes" if dirty else commit
 
 
 def markdown(
@@ -914,7 +935,7 @@ def markdown(
         f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} memory, {info['os']}, "
         f"Python {info['python']}, SQLite {info['sqlite']}"
         + "".join(f", {r.server_version}" for r in results if r.engine == "postgres")
-        + ".",
+        + f"; code at {info['code']}.",
         "",
         f"Shops file: {gen.rows:,} rows ({gen.kinds['organisation']:,} organisation, "
         f"{gen.kinds['individual_business']:,} individual business, {gen.kinds['person']:,} person "
@@ -1029,7 +1050,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    command = "python bench/registry.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    python = Path(sys.executable)
+    shown = python.relative_to(REPO) if python.is_relative_to(REPO) else python
+    command = f"{shown} bench/registry.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     when = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     info = machine()
     console.print(

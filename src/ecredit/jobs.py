@@ -5,9 +5,13 @@ Shared by the CLI and the demo. Each batch is its own transaction; re-running a 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import getpass
 import json
+import multiprocessing
+import queue
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,8 @@ err = Console(stderr=True)
 BATCH_ROWS = 5000
 GC_THRESHOLD = 50_000  # allocations between young-generation collections during bulk loads
 STATISTICS_AFTER = frozenset({1, 2, 4, 8, 16, 32})  # batches after which a load refreshes statistics
+READ_AHEAD_MIN_BYTES = 16 * 2**20  # shops files from this size are validated in a child process
+READ_AHEAD_BATCHES = 2
 
 
 def cli_principal() -> Principal:
@@ -49,7 +55,11 @@ def progress_bar() -> Progress:
 
 
 def import_file(file: Path, *, kind: str, platform: str | None) -> dict[str, Any]:
-    """Load a registry file in committed batches; returns counts (used by the CLI and the demo)."""
+    """Load a registry file in committed batches; returns counts (used by the CLI and the demo).
+
+    A large shops file is read and validated by a child process a few batches ahead (validation touches
+    neither the store nor the keys), so it runs on another core while this process writes.
+    """
     from ecredit.db import session_scope
     from ecredit.kit.tabular import RejectsWriter, Row, read_rows
     from ecredit.subjects import importer
@@ -64,14 +74,14 @@ def import_file(file: Path, *, kind: str, platform: str | None) -> dict[str, Any
         with session_scope(read_only=True) as session:
             subjects_service.get_platform_or_raise(session, platform)
 
-        def load(session: Any, batch: list[Row]) -> Any:
+        def load(session: Any, batch: list[Row], parsed: Any) -> Any:
             plat = subjects_service.get_platform_or_raise(session, platform)
             importer.prepare_bulk_load(session)
-            return importer.import_batch(session, principal, plat, batch)
+            return importer.import_batch(session, principal, plat, batch, parsed)
     elif kind == "register":
         columns = register.COLUMNS
 
-        def load(session: Any, batch: list[Row]) -> Any:
+        def load(session: Any, batch: list[Row], parsed: Any) -> Any:
             return register.import_batch(session, principal, batch)
     else:
         raise EcreditError(f"--kind must be shops or register (got {kind!r})")
@@ -80,17 +90,27 @@ def import_file(file: Path, *, kind: str, platform: str | None) -> dict[str, Any
     loaded = 0
     batches = 0
     size = file.stat().st_size
+    if kind == "shops" and size >= READ_AHEAD_MIN_BYTES:
+        with contextlib.closing(read_rows(file, columns=columns)) as rows:
+            next(rows, None)  # a bad header fails here, as it would on the first read
+        chunks = _validated_in_child(file)
+    else:
+        chunks = ((batch, errors, None) for batch, errors in _batches(read_rows(file, columns=columns)))
     # A load allocates millions of short-lived objects: the cyclic garbage collector would scan the whole
     # heap over and over (a tenth of the time). Freeze what exists and collect the young less often.
     threshold = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(max(threshold[0], GC_THRESHOLD), *threshold[1:])
     try:
-        with progress_bar() as progress:
+        with progress_bar() as progress, contextlib.closing(chunks):
             task = progress.add_task(f"importing {file.name}", total=size, rate="")
-            for batch in _batches(read_rows(file, columns=columns), rejects):
+            for batch, errors, parsed in chunks:
+                for error in errors:  # unreadable rows, in file order before the batch's rejects
+                    rejects.write(error.number, error.reason, error.raw)
+                if not batch:
+                    continue
                 with session_scope() as session:
-                    result = load(session, batch)
+                    result = load(session, batch, parsed)
                 if result.rejected:
                     # The raw form of a row is only needed when it is rejected.
                     values_by_number = {r.number: r.values for r in batch}
@@ -127,20 +147,72 @@ def _batch_bytes(batch: list[Any]) -> int:
     return sum(len(_raw(r.values).encode()) for r in batch)
 
 
-def _batches(rows: Iterator[Any], rejects: Any) -> Iterator[list[Any]]:
+def _batches(rows: Iterator[Any]) -> Iterator[tuple[list[Any], list[Any]]]:
+    """Batches of ``BATCH_ROWS`` rows, each with the unreadable rows (``RowError``) met before it; the
+    last item may hold errors only."""
     from ecredit.kit.tabular import RowError
 
     batch: list[Any] = []
+    errors: list[Any] = []
     for item in rows:
         if isinstance(item, RowError):
-            rejects.write(item.number, item.reason, item.raw)
+            errors.append(item)
             continue
         batch.append(item)
         if len(batch) >= BATCH_ROWS:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+            yield batch, errors
+            batch, errors = [], []
+    if batch or errors:
+        yield batch, errors
+
+
+def _validated_in_child(file: Path) -> Iterator[tuple[list[Any], list[Any], Any]]:
+    """(batch, unreadable rows, validated batch) of a shops file, read and validated by a child process
+    at most ``READ_AHEAD_BATCHES`` batches ahead."""
+    from ecredit.kit.tabular import Row
+
+    context = multiprocessing.get_context("spawn")
+    results: Any = context.Queue(maxsize=READ_AHEAD_BATCHES)
+    child = context.Process(
+        target=_read_and_validate, args=(str(file), results), name="ecredit-read-ahead", daemon=True
+    )
+    child.start()
+    try:
+        while True:
+            try:
+                item = results.get(timeout=1.0)
+            except queue.Empty:
+                if not child.is_alive():
+                    raise RuntimeError(f"reading {file.name} stopped (exit code {child.exitcode})") from None
+                continue
+            if item is None:
+                break
+            if isinstance(item, str):
+                raise RuntimeError(f"reading {file.name} failed in the read-ahead process:\n{item}")
+            rows, errors, parsed = item
+            yield [Row(number, values) for number, values in rows], errors, parsed
+        child.join()
+    finally:
+        if child.is_alive():
+            child.terminate()
+            child.join()
+        results.close()
+
+
+def _read_and_validate(path: str, results: Any) -> None:
+    """The read-ahead process: stream the shops file and validate it batch by batch (no store, no keys)."""
+    from ecredit.kit.tabular import read_rows
+    from ecredit.subjects import importer
+
+    try:
+        for batch, errors in _batches(read_rows(Path(path), columns=importer.SHOP_COLUMNS)):
+            parsed = importer.parse_batch(batch) if batch else None
+            # Rows travel as plain tuples: a tenth of the pickling cost of the dataclasses.
+            results.put(([(r.number, r.values) for r in batch], errors, parsed))
+    except Exception:
+        results.put(traceback.format_exc())
+        return
+    results.put(None)
 
 
 def reverify(*, include_unverified: bool) -> dict[str, int]:

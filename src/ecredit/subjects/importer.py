@@ -227,27 +227,50 @@ class _SubjectResolver:
         return len(self.new)
 
 
-def import_batch(
-    session: Session, principal: Principal, platform: Platform, batch: Sequence[Row]
-) -> BatchResult:
-    """Validate and register one batch of shop rows for ``platform`` (one audit entry per batch)."""
-    grant = authorize(principal, "shops.create")
-    if grant.platform_id and grant.platform_id != platform.id:
-        raise Forbidden("a platform registers only its own shops")
-    result = BatchResult()
+@dataclass
+class ParsedBatch:
+    """A validated batch: its good rows (the first of each platform shop id) and its rejects."""
+
+    rows: list[ShopRow]
+    rejected: list[tuple[int, str]]
+
+
+def parse_batch(batch: Sequence[Row]) -> ParsedBatch:
+    """Validate a batch row by row. Pure (no store, no keys): a loader may run it ahead, elsewhere."""
+    rejected: list[tuple[int, str]] = []
     parsed: dict[str, ShopRow] = {}
     for row in batch:
         try:
             shop_row = parse_shop_row(row.number, row.values)
         except v.RowRejected as exc:
-            result.rejected.append((row.number, str(exc)))
+            rejected.append((row.number, str(exc)))
             continue
         if shop_row.platform_shop_id in parsed:
             first = parsed[shop_row.platform_shop_id].number
-            result.rejected.append((row.number, f"platform_shop_id: repeats row {first}"))
+            rejected.append((row.number, f"platform_shop_id: repeats row {first}"))
             continue
         parsed[shop_row.platform_shop_id] = shop_row
-    rows = list(parsed.values())
+    return ParsedBatch(rows=list(parsed.values()), rejected=rejected)
+
+
+def import_batch(
+    session: Session,
+    principal: Principal,
+    platform: Platform,
+    batch: Sequence[Row],
+    parsed: ParsedBatch | None = None,
+) -> BatchResult:
+    """Validate and register one batch of shop rows for ``platform`` (one audit entry per batch).
+
+    ``parsed`` is ``parse_batch(batch)`` when the caller validated the batch ahead.
+    """
+    grant = authorize(principal, "shops.create")
+    if grant.platform_id and grant.platform_id != platform.id:
+        raise Forbidden("a platform registers only its own shops")
+    if parsed is None:
+        parsed = parse_batch(batch)
+    result = BatchResult(rejected=list(parsed.rejected))
+    rows = parsed.rows
     resolver = _SubjectResolver(session, rows)
     operator_of: dict[str, str] = {}
     rep_pairs: set[tuple[str, str]] = set()
@@ -273,7 +296,7 @@ def import_batch(
                 for h, o in new_pairs
             ],
         )
-    existing = repo.shops_by_platform_shop_ids(session, platform.id, parsed)
+    existing = repo.shops_by_platform_shop_ids(session, platform.id, (r.platform_shop_id for r in rows))
     new_shops = []
     for r in rows:
         shop = existing.get(r.platform_shop_id)

@@ -127,7 +127,7 @@ def subject_ids_by_usccs(session: Session, usccs: Iterable[str]) -> dict[str, st
     if not usccs:
         return {}
     stmt = select(Subject.uscc, Subject.id).where(_one_of(session, Subject.uscc, usccs))
-    return dict(session.execute(stmt).all())
+    return dict(session.connection().execute(stmt).all())  # plain rows: no ORM result processing
 
 
 def subject_ids_by_id_number_bidx(session: Session, bidxs: Iterable[str]) -> dict[str, str]:
@@ -135,7 +135,7 @@ def subject_ids_by_id_number_bidx(session: Session, bidxs: Iterable[str]) -> dic
     if not bidxs:
         return {}
     stmt = select(Subject.id_number_bidx, Subject.id).where(_one_of(session, Subject.id_number_bidx, bidxs))
-    return dict(session.execute(stmt).all())
+    return dict(session.connection().execute(stmt).all())  # plain rows: no ORM result processing
 
 
 def search_subjects(
@@ -251,7 +251,7 @@ def existing_relations(session: Session, kind: str, pairs: Iterable[tuple[str, s
     stmt = select(Relation.holder_id, Relation.object_id).where(
         Relation.kind == kind, _one_of(session, Relation.holder_id, holders)
     )
-    found = set(session.execute(stmt).all())
+    found = set(session.connection().execute(stmt).all())  # plain rows: no ORM result processing
     return found & set(pairs)
 
 
