@@ -14,7 +14,8 @@ from ecredit.subjects.models import Platform, Relation, Shop, Subject, SubjectLi
 
 
 def bulk_insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
-    """INSERT rows that all carry the same keys, as one ``executemany`` of a Core statement.
+    """INSERT rows that all carry the same keys, as one ``executemany`` of a Core statement (or, for
+    many rows on PostgreSQL, one COPY).
 
     None goes in as NULL and the column defaults apply as with the ORM. The timestamps the clock fills in
     (``created_at``, ``updated_at``) get one instant for the whole statement, written once as a literal
@@ -28,6 +29,8 @@ def bulk_insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) 
     stamps: dict[str, Any] = {}
     now = utc_now()
     dialect = session.get_bind().dialect
+    if dialect.name == "postgresql" and len(rows) >= COPY_MIN_ROWS and _copy(session, table, rows, now):
+        return
     for name in ("created_at", "updated_at"):
         if name in table.c and name not in rows[0]:
             rendered = literal(now, table.c[name].type).compile(
@@ -35,6 +38,53 @@ def bulk_insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) 
             )
             stamps[name] = literal_column(str(rendered))
     session.execute(insert(table).values(**stamps), rows)
+
+
+COPY_MIN_ROWS = 100  # from this many rows, PostgreSQL gets them through COPY
+
+
+def _copy(session: Session, table: Any, rows: list[dict[str, Any]], now: Any) -> bool:
+    """Send the rows with PostgreSQL's COPY, in the session's transaction; False when the table has a
+    column default only an INSERT can compute (the caller then inserts).
+
+    COPY costs the server a fraction of one INSERT per row (no statement per row), and the client writes
+    rows without building a statement's parameters. Values go through the same type conversions as in an
+    INSERT, and the defaults are those of the columns (the clock's timestamps: one instant per call).
+    """
+    dialect = session.get_bind().dialect
+    keys = list(rows[0])
+    fill: dict[str, Any] = {}
+    for column in table.columns:
+        if column.key in rows[0] or column.default is None:
+            continue
+        if column.name in ("created_at", "updated_at"):
+            fill[column.key] = now
+        elif column.default.is_scalar:
+            fill[column.key] = column.default.arg
+        else:
+            return False
+
+    def processor(name: str) -> Any:  # the conversion an INSERT applies to the column's values
+        return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+
+    extra = []
+    for name, value in fill.items():  # the same for every row: converted once
+        proc = processor(name)
+        extra.append(value if proc is None else proc(value))
+    convert = [(i, proc) for i, k in enumerate(keys) if (proc := processor(k))]
+    quote = dialect.identifier_preparer.quote
+    columns = ", ".join(quote(table.c[name].name) for name in [*keys, *fill])
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                values = [row[k] for k in keys]
+                for i, proc in convert:
+                    values[i] = proc(values[i])
+                copy.write_row(values + extra)
+    finally:
+        cursor.close()
+    return True
 
 
 def _one_of(session: Session, column: Any, values: Iterable[str]) -> Any:
