@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from ecredit.app import create_app
-from ecredit.security import trail
+from ecredit.security import audit
 from ecredit.security.http import current_principal
 from ecredit.security.principals import system
 
@@ -23,9 +23,14 @@ def create_plain_app():
     app = create_app()
     admin = system("bench")
 
-    def no_auth(request: Request):
+    # Async like the real ``current_principal``: no worker-thread hop, so the baseline carries no
+    # authentication machinery at all.
+    async def no_auth(request: Request):
         return admin.with_request(getattr(request.state, "request_id", "-"))
 
     app.dependency_overrides[current_principal] = no_auth
-    trail.audit.record = lambda *args, **kwargs: None  # type: ignore[assignment]
+    # Every way services write the trail (record = prepare + append) becomes a no-op.
+    audit.prepare = lambda **kwargs: None  # type: ignore[assignment]
+    audit.append = lambda *args, **kwargs: None  # type: ignore[assignment]
+    audit.record = lambda *args, **kwargs: None  # type: ignore[assignment]
     return app

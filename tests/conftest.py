@@ -33,6 +33,17 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"ecredit store under test: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (embedded)'}"
 
 
+@pytest.fixture(scope="session")
+def spark():
+    """The one Spark session of the test process (its JVM takes 15-30 s to start); engines opened with
+    ``open_engine("spark")`` are new sessions of it, each with its own temporary views."""
+    from ecredit.analytics.engine import spark_session, stop_spark
+
+    session = spark_session()
+    yield session
+    stop_spark()
+
+
 def _pg_schema_url(base: str, schema: str) -> str:
     sep = "&" if "?" in base else "?"
     return f"{base}{sep}options=-csearch_path%3D{schema}"

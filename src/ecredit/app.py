@@ -10,6 +10,7 @@ from ecredit.config import get_settings
 from ecredit.intake.api import router as intake_router
 from ecredit.kit.http import install_problem_handlers
 from ecredit.kit.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
+from ecredit.monitoring.api import router as warnings_router
 from ecredit.security.api import approvals_router
 from ecredit.security.api import router as auth_router
 from ecredit.security.http import install_public_security
@@ -44,6 +45,7 @@ def create_app() -> FastAPI:
     app.include_router(verification_router)
     app.include_router(identifiers_router)
     app.include_router(intake_router)
+    app.include_router(warnings_router)
     install_public_security(app)
 
     @app.get("/healthz", tags=["ops"], include_in_schema=False)

@@ -641,6 +641,347 @@ def lake_compact(
         err.print(line, highlight=False, markup=False)
 
 
+# ---------------------------------------------------------------- risk warnings and monitoring
+
+warnings_app = typer.Typer(help="Risk warnings (风险预警): list, show, triage, export.", no_args_is_help=True)
+monitor_app = typer.Typer(
+    help="Big-data monitoring: detector runs and their evaluation.", no_args_is_help=True
+)
+app.add_typer(warnings_app, name="warnings")
+app.add_typer(monitor_app, name="monitor")
+
+_USER = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
+
+
+def _warning_filters(
+    kind: str | None = None,
+    status: str | None = None,
+    platform: str | None = None,
+    min_score: float | None = None,
+    shop: str | None = None,
+    account: str | None = None,
+) -> Any:
+    from ecredit.monitoring.findings import WarningKind
+    from ecredit.monitoring.models import WarningStatus
+    from ecredit.monitoring.service import WarningFilters
+
+    def choice(enum: Any, value: str | None, option: str) -> Any:
+        if value is None:
+            return None
+        try:
+            return enum(value)
+        except ValueError:
+            raise EcreditError(
+                f"{option} must be one of {', '.join(e.value for e in enum)} (got {value!r})"
+            ) from None
+
+    return WarningFilters(
+        kind=choice(WarningKind, kind, "--kind"),
+        status=choice(WarningStatus, status, "--status"),
+        platform=platform,
+        min_score=min_score,
+        shop=shop,
+        account=account,
+    )
+
+
+def _json_line(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+
+
+@warnings_app.command("list")
+def warnings_list(
+    kind: Annotated[str | None, typer.Option(help="Only this kind, e.g. brushing_ring.")] = None,
+    status: Annotated[str | None, typer.Option(help="open | confirmed | dismissed")] = None,
+    platform: Annotated[str | None, typer.Option(help="Only patterns on this platform.")] = None,
+    min_score: Annotated[float | None, typer.Option(help="Score at least this.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per warning.")] = False,
+) -> None:
+    """List risk warnings, newest first."""
+    from ecredit.db import session_scope
+    from ecredit.monitoring import service
+
+    filters = _warning_filters(kind, status, platform, min_score)
+    with session_scope(read_only=True) as session:
+        items: list[Any] = []
+        cursor = None
+        while len(items) < limit:
+            page, cursor = service.list_warnings(
+                session, jobs.cli_principal(), filters, cursor=cursor, limit=min(200, limit - len(items))
+            )
+            items.extend(page)
+            if cursor is None:
+                break
+    if as_json:
+        for item in items:
+            _json_line(item.model_dump(mode="json"))
+        return
+    table = Table()
+    for name in ("id", "kind", "platform", "status", "score", "shops/accounts/records"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("summary")  # the one column that wraps
+    for w in items:
+        c = w.member_counts
+        table.add_row(
+            w.id,
+            w.kind.value,
+            w.platform,
+            w.status.value,
+            f"{w.score:.2f}",
+            f"{c.shops}/{c.accounts}/{c.objects}",
+            w.summary,
+        )
+    out.print(table)
+    out.print(f"{len(items)} warning(s)", highlight=False)
+
+
+@warnings_app.command("show")
+def warnings_show(
+    warning_id: Annotated[str, typer.Argument(help="The warning's id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="The warning as one JSON object.")] = False,
+) -> None:
+    """One warning with its evidence: details and every shop, account and record."""
+    from ecredit.db import session_scope
+    from ecredit.monitoring import service
+
+    with session_scope(read_only=True) as session:
+        w = service.get_warning(session, jobs.cli_principal(), warning_id)
+    if as_json:
+        _json_line(w.model_dump(mode="json"))
+        return
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    for label, value in (
+        ("id", w.id),
+        ("kind", w.kind.value),
+        ("platform", w.platform),
+        ("status", w.status.value),
+        ("score", f"{w.score:.4g}"),
+        ("confidence", f"{w.confidence:.2f}"),
+        ("summary", w.summary),
+        ("detector", f"{w.detector} {w.detector_version} on {w.engine}, snapshot {w.snapshot}"),
+        (
+            "seen",
+            f"{w.seen_count} run(s), first {w.created_at:%Y-%m-%d %H:%M}, "
+            f"last {w.last_seen_at:%Y-%m-%d %H:%M}",
+        ),
+        (
+            "triage",
+            f"{w.triaged_by} at {w.triaged_at:%Y-%m-%d %H:%M}: {w.triage_reason or '-'}"
+            if w.triaged_at
+            else "-",
+        ),
+        ("subjects", ", ".join(w.subject_ids) or "-"),
+        ("details", json.dumps(w.details, ensure_ascii=False)),
+    ):
+        head.add_row(label, value)
+    out.print(head, highlight=False)
+    table = Table("role", "platform", "ref", "record kind", "linked", "shop id", "subject id")
+    for m in w.members:
+        table.add_row(
+            m.role.value,
+            m.platform,
+            m.ref,
+            m.object_kind or "",
+            "yes" if m.linked else "",
+            m.shop_id or "",
+            m.subject_id or "",
+        )
+    out.print(table)
+
+
+def _triage_command(step: str, warning_id: str, reason: str | None, user: str) -> None:
+    import re
+
+    from ecredit.db import session_scope
+    from ecredit.monitoring import service
+    from ecredit.security.principals import system
+
+    if not re.fullmatch(_USER, user):
+        raise EcreditError(f"--user must be a user name (letters, digits, . _ @ -), got {user!r}")
+    steps = {
+        "confirm": service.confirm_warning,
+        "dismiss": service.dismiss_warning,
+        "reopen": service.reopen_warning,
+    }
+    with session_scope() as session:
+        warning = steps[step](session, system(user), warning_id, reason=reason)  # type: ignore[operator]
+        status = warning.status
+    out.print(f"warning {warning_id} is {status}", highlight=False)
+
+
+_Reason = Annotated[
+    str | None, typer.Option(help="Why (masked for phone and ID numbers before it is stored).")
+]
+_User = Annotated[str, typer.Option(help="Who decides: named in the audit trail as cli:NAME.")]
+
+
+@warnings_app.command("confirm")
+def warnings_confirm(
+    warning_id: Annotated[str, typer.Argument(help="The warning's id.")], user: _User, reason: _Reason = None
+) -> None:
+    """Confirm an open warning as misconduct (audited)."""
+    _triage_command("confirm", warning_id, reason, user)
+
+
+@warnings_app.command("dismiss")
+def warnings_dismiss(
+    warning_id: Annotated[str, typer.Argument(help="The warning's id.")], user: _User, reason: _Reason = None
+) -> None:
+    """Dismiss an open warning; --reason is required (audited)."""
+    _triage_command("dismiss", warning_id, reason, user)
+
+
+@warnings_app.command("reopen")
+def warnings_reopen(
+    warning_id: Annotated[str, typer.Argument(help="The warning's id.")], user: _User, reason: _Reason = None
+) -> None:
+    """Re-open a confirmed or dismissed warning; --reason is required (audited)."""
+    _triage_command("reopen", warning_id, reason, user)
+
+
+@warnings_app.command("export")
+def warnings_export(
+    out_file: Annotated[Path, typer.Option("--out", dir_okay=False, help="The file to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv | jsonl")] = "csv",
+    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
+    status: Annotated[str | None, typer.Option(help="open | confirmed | dismissed")] = None,
+    platform: Annotated[str | None, typer.Option(help="Only patterns on this platform.")] = None,
+    min_score: Annotated[float | None, typer.Option(help="Score at least this.")] = None,
+    shop: Annotated[str | None, typer.Option(help="Only warnings naming this shop (platform id).")] = None,
+    account: Annotated[str | None, typer.Option(help="Only warnings naming this account.")] = None,
+) -> None:
+    """Write warnings to CSV or JSON Lines, streaming (columns in docs/monitoring.md; id lists joined by
+    ';', a member on another platform as platform:ref)."""
+    import csv
+    import os
+
+    from ecredit.db import session_scope
+    from ecredit.monitoring import service
+
+    if fmt not in {"csv", "jsonl"}:
+        raise EcreditError(f"--format must be csv or jsonl (got {fmt!r})")
+    filters = _warning_filters(kind, status, platform, min_score, shop, account)
+    principal = jobs.cli_principal()
+    partial = out_file.with_name(out_file.name + ".partial")
+    rows = 0
+    try:
+        with session_scope(read_only=True) as session, partial.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=service.EXPORT_COLUMNS) if fmt == "csv" else None
+            if writer is not None:
+                writer.writeheader()
+            for row in service.export_rows(session, principal, filters):
+                if writer is not None:
+                    writer.writerow(row)
+                else:
+                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                rows += 1
+        os.replace(partial, out_file)
+    finally:
+        partial.unlink(missing_ok=True)
+    with session_scope() as session:
+        service.record_export(session, principal, rows=rows, fmt=fmt, filters=filters)
+    out.print(f"{rows:,} warnings written to {out_file}", highlight=False, markup=False, soft_wrap=True)
+
+
+@monitor_app.command("run")
+def monitor_run(
+    engine: Annotated[
+        str | None, typer.Option(help="duckdb (default: ECREDIT_ENGINE, else duckdb) or spark.")
+    ] = None,
+    detector: Annotated[
+        list[str] | None,
+        typer.Option(help="Run only this detector (repeatable); those it needs run too. Default: all."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per detector.")] = False,
+) -> None:
+    """Run the detectors over the committed lake and store their findings as risk warnings."""
+    from ecredit.monitoring import runner
+
+    def go() -> None:
+        plan = runner.plan(detector)
+        with jobs.progress_bar() as bar:
+            task = bar.add_task("monitor", total=len(plan), rate="")
+            done: set[str] = set()
+
+            def note(name: str, message: str) -> None:
+                bar.update(task, description=f"{name}: {message}"[:60])
+                if message.endswith(" findings") and name not in done:
+                    done.add(name)
+                    bar.advance(task)
+
+            result = runner.run(engine_name=engine, detectors=detector, progress=note)
+        if as_json:
+            for name, r in result.results.items():
+                _json_line(
+                    {
+                        "detector": name,
+                        "version": r.run.version,
+                        "engine": r.run.engine,
+                        "snapshot": r.run.snapshot,
+                        "findings": len(r.findings),
+                        "new": r.new,
+                        "updated": r.updated,
+                        "seconds": round(r.seconds, 2),
+                    }
+                )
+            return
+        table = Table(box=None, pad_edge=False)
+        for name in ("detector", "findings", "new", "updated", "seconds"):
+            table.add_column(name, justify="left" if name == "detector" else "right", no_wrap=True)
+        for name, r in result.results.items():
+            table.add_row(name, f"{len(r.findings):,}", f"{r.new:,}", f"{r.updated:,}", f"{r.seconds:.1f}")
+        out.print(table)
+        out.print(
+            f"engine {result.engine}, lake snapshot {result.snapshot or '(empty lake)'}, "
+            f"{result.seconds:.1f} s"
+        )
+
+    _run(go)
+
+
+@monitor_app.command("evaluate")
+def monitor_evaluate(
+    truth: Annotated[
+        Path, typer.Option(exists=True, file_okay=False, help="A simulated province (its truth/ directory).")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per row.")] = False,
+) -> None:
+    """Precision, recall and F1 of the stored warnings (not dismissed) against the simulator's labels."""
+    from ecredit.db import session_scope
+    from ecredit.monitoring.evaluate import evaluate_store
+
+    with session_scope(read_only=True) as session:
+        scores = evaluate_store(session, jobs.cli_principal(), truth)
+    if as_json:
+        for s in scores:
+            _json_line(s.to_dict())
+        return
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    table = Table(box=None, pad_edge=False)  # no rules: fits 80 columns
+    table.add_column("kind / unit", no_wrap=True)
+    for name in ("truth", "warned", "TP", "FP", "FN", "prec.", "recall", "F1"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for s in scores:
+        table.add_row(
+            s.unit.label,
+            f"{s.truth:,}",
+            f"{s.predicted:,}",
+            f"{s.tp:,}",
+            f"{s.fp:,}",
+            f"{s.fn:,}",
+            pct(s.precision),
+            pct(s.recall),
+            pct(s.f1),
+        )
+    out.print(table)
+
+
 def _run(fn: Callable[[], Any]) -> None:
     try:
         fn()

@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     rate_limit_login_per_minute: int = 10
     # How long a verified credential is trusted in-process before the store is asked again (0: always ask).
     auth_cache_seconds: float = 10.0
+    # Analytics engine (DESIGN.md §3): DuckDB in process, or Spark (local[N] or a cluster master URL).
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    duckdb_threads: int | None = None  # default: DuckDB's own (one per core)
+    duckdb_memory_limit: str | None = None  # e.g. "4GB"; default: DuckDB's own (80% of RAM)
+    spark_master: str = "local[2]"
+    spark_shuffle_partitions: int = 4  # small data per job on a laptop-sized machine; raise on a cluster
+    spark_driver_memory: str = "2g"  # read when the JVM starts (first Spark engine of the process)
 
     @property
     def resolved_database_url(self) -> str:

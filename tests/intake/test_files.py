@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from pathlib import Path
 
 import duckdb
@@ -21,6 +22,7 @@ from tests.intake.helpers import (
     order,
     payment,
     read_rejects,
+    review,
     write_csv,
     write_jsonl,
 )
@@ -80,6 +82,45 @@ class TestGoodFiles:
         assert (summary.loaded, summary.batches) == (25, 3)
         again = loads.ingest_file(path, platform="qilu", principal=system("t"), batch_rows=10)
         assert (again.loaded, again.skipped) == (0, 25)
+
+    def test_progress_reaches_every_row_and_byte(self, store):
+        from ecredit.intake import loads
+        from ecredit.security.principals import system
+
+        path = write_csv(store / "orders.csv", [order(i) for i in range(25)])
+        seen: list[tuple[int, int]] = []
+        loads.ingest_file(
+            path, platform="qilu", principal=system("t"), batch_rows=10, on_progress=lambda *a: seen.append(a)
+        )
+        assert [rows for rows, _ in seen] == [10, 20, 25]
+        assert seen[-1][1] == path.stat().st_size
+
+    def test_process_settings_are_tuned_during_a_load_and_restored_after_it(self, store):
+        import ctypes
+        import gc
+        import sys
+
+        from ecredit.intake import loads
+        from ecredit.security.principals import system
+
+        def thp_disabled() -> int | None:
+            if not sys.platform.startswith("linux"):
+                return None
+            return ctypes.CDLL(None).prctl(loads.PR_GET_THP_DISABLE, 0, 0, 0, 0)
+
+        before = (gc.get_threshold(), gc.get_freeze_count(), thp_disabled())
+        during: list[tuple[int, int | None]] = []
+        path = write_csv(store / "orders.csv", [order(i) for i in range(5)])
+        loads.ingest_file(
+            path,
+            platform="qilu",
+            principal=system("t"),
+            on_progress=lambda *_: during.append((gc.get_threshold()[0], thp_disabled())),
+        )
+        assert (gc.get_threshold(), gc.get_freeze_count(), thp_disabled()) == before
+        assert during and during[0][0] >= loads.GC_THRESHOLD
+        if before[2] is not None:
+            assert during[0][1] == 1
 
     def test_every_format_and_kind_inference(self, store):
         records = [order(i) for i in range(10)]
@@ -162,6 +203,72 @@ class TestBrokenRows:
         assert invoke("ingest", str(path), "--platform", "qilu", "--max-error-rate", "0.2").exit_code == 0
         path2 = write_csv(store / "orders-bad.csv", [order(i, amount_cents=-1) for i in range(10)])
         assert invoke("ingest", str(path2), "--platform", "qilu", "--max-error-rate", "0.2").exit_code == 1
+
+
+class TestQuotedCells:
+    def test_cells_with_line_breaks_across_reader_blocks_keep_their_text_and_row_numbers(
+        self, store, monkeypatch
+    ):
+        from ecredit.analytics.lake import Lake
+        from ecredit.db import session_scope
+        from ecredit.intake import decode
+
+        monkeypatch.setattr(decode, "CSV_BLOCK_BYTES", 1024)  # many reader blocks, cut inside quoted cells
+        texts = [f'第{i}条\n很好，"推荐"\r\n再来, 五星' if i % 3 == 0 else f"好{i}" for i in range(200)]
+        rows = [review(i, text=t) for i, t in enumerate(texts)]
+        rows[150]["rating"] = 9
+        path = write_csv(store / "reviews.csv", rows)  # the csv module quotes the cells that need it
+        with path.open("a", encoding="utf-8", newline="") as fh:
+            fh.write('R-x,O-x,S-1,u1,5,"a\nb",2024-01-05T20:47:32+08:00,initial,extra\n')
+            fh.write('R-y,O-y,S-1,u1,5,"c\nd",2024-01-05T20:47:32+08:00,initial\n')
+        result = invoke("ingest", str(path), "--platform", "qilu")
+        assert result.exit_code == 1, result.output
+        # Rows are records: a record whose quoted cell spans lines counts once.
+        rejects = {int(r["row"]): r["reason"] for r in read_rejects(path)}
+        assert rejects == {151: "rating: must be at most 5", 201: "expected 8 cells, found 9"}
+        with session_scope(read_only=True) as session:
+            con = Lake().connect(session)
+        stored = dict(con.execute("SELECT review_id, text FROM reviews").fetchall())
+        expected = {f"R-{i}": t for i, t in enumerate(texts) if i != 150} | {"R-y": "c\nd"}
+        assert stored == expected
+        assert con.execute("SELECT _row FROM reviews WHERE review_id = 'R-y'").fetchone()[0] == 202
+
+
+class TestFailures:
+    def test_a_failed_batch_stops_the_load_and_a_rerun_finishes_it(self, store):
+        from ecredit.analytics.lake import Lake
+        from ecredit.db import session_scope
+        from ecredit.intake import loads
+        from ecredit.security.principals import system
+
+        # Five days of ten orders: with batches of ten rows, batch i holds day i + 1.
+        rows = [
+            order(i, ordered_at=f"2024-01-{1 + i // 10:02d}T10:00:00+08:00", paid_at=None) for i in range(50)
+        ]
+        path = write_csv(store / "orders.csv", rows)
+        lake = Lake()
+        # A real fault: a file where the partition directory of day 3 must go.
+        blocker = lake.root / Lake.partition("orders", "qilu", dt.date(2024, 1, 3))
+        blocker.parent.mkdir(parents=True)
+        blocker.write_text("not a directory")
+        with pytest.raises(NotADirectoryError):
+            loads.ingest_file(path, platform="qilu", principal=system("t"), batch_rows=10)
+        assert not [t for t in threading.enumerate() if t.name.startswith(("intake-", "lake-write"))]
+        assert stats()["orders"] == 20  # the batches before the failed one are committed, none after it
+        with session_scope(read_only=True) as session:
+            listed = {str(lake.root / f.path) for f in Lake.active_files(session)}
+        assert set(lake_files(store)) == listed  # nothing half-written or unlisted is left
+        blocker.unlink()
+        again = loads.ingest_file(path, platform="qilu", principal=system("t"), batch_rows=10)
+        assert (again.loaded, again.skipped, again.batches) == (30, 20, 3)
+        assert stats()["orders"] == 50
+
+    def test_an_unreadable_file_stops_the_reader(self, store):
+        path = store / "orders.csv"
+        path.write_bytes(b"order_id,shop_id\n" + b"O-1,S-1\n")  # lacks required columns: refused whole
+        result = invoke("ingest", str(path), "--platform", "qilu")
+        assert result.exit_code == 2 and "missing required column(s)" in result.output
+        assert not [t for t in threading.enumerate() if t.name.startswith("intake-")]
 
 
 class TestPersonalData:

@@ -187,6 +187,30 @@ class TestApiKeys:
         credentials.forget_verified()
         assert c.get("/api/v1/platforms").status_code == 401
 
+    def test_a_recently_verified_key_costs_no_session(self, app, session, make_token, monkeypatch):
+        """A write authenticated from the in-process cache opens no read session (and no worker-thread
+        hop) for authentication; with the cache off, authentication reads the store in its own session."""
+        from fastapi.testclient import TestClient
+
+        from ecredit.kit.http import db_read_session
+
+        shop = make_shop(session)
+        c = TestClient(app, headers={"Authorization": f"Bearer {make_token('admin')}"})
+        assert c.get("/api/v1/platforms").status_code == 200  # verified in the store, now cached
+        opened = []
+        test_session = app.dependency_overrides[db_read_session]
+
+        def counting():
+            opened.append(1)
+            yield from test_session()
+
+        app.dependency_overrides[db_read_session] = counting
+        assert c.patch(f"/api/v1/shops/{shop.id}", json={"name": "新名字"}).status_code == 200
+        assert opened == []
+        monkeypatch.setattr(get_settings(), "auth_cache_seconds", 0)
+        assert c.patch(f"/api/v1/shops/{shop.id}", json={"name": "新名字二"}).status_code == 200
+        assert opened == [1]
+
     def test_key_is_stored_only_as_a_hash(self, session):
         from ecredit.security.models import ApiKey
 

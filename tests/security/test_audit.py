@@ -9,7 +9,9 @@ import threading
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import delete, func, select, text, update
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, event, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
@@ -286,6 +288,120 @@ class TestRecord:
         ):
             with pytest.raises(DBAPIError, match="append-only"), session.begin_nested():
                 session.execute(statement)
+
+
+# Text an entry may carry: any code point but surrogates, with JSON's special characters made likely.
+_TEXT = st.text(
+    st.one_of(st.sampled_from('"\\/\b\f\n\r\t\x7f\u2028济南é'), st.characters(exclude_categories=["Cs"])),
+    max_size=30,
+)
+_SAFE_TEXT = _TEXT.filter(lambda t: t.strip() and t.isprintable() and "\x00" not in t)
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**9), 10**9)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _TEXT.filter(lambda t: "\x00" not in t),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _statements(session) -> list[str]:
+    """Collects the SQL statements the session's connection runs from now on."""
+    seen: list[str] = []
+    event.listen(session.connection(), "before_cursor_execute", lambda *a: seen.append(a[2]))
+    return seen
+
+
+class TestPrepareAndAppend:
+    """``record`` = ``prepare`` (checks and formatting, no I/O) + ``append`` (the statements)."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        actor=_SAFE_TEXT,
+        object_id=st.none() | _SAFE_TEXT,
+        request_id=st.none() | _SAFE_TEXT,
+        details=st.dictionaries(_TEXT, _JSON, max_size=4),
+        seq=st.integers(1, 2**62),
+        micros=st.integers(0, 10**15),
+        prev=st.binary(min_size=32, max_size=32),
+    )
+    def test_prepared_bytes_are_the_canonical_bytes(
+        self, actor, object_id, request_id, details, seq, micros, prev
+    ):
+        try:
+            entry = audit.prepare(
+                actor=actor[:200],
+                role="regulator",
+                action="shops.update",
+                object_type="shop",
+                object_id=object_id,
+                request_id=request_id and request_id[:100],
+                details=details,
+            )
+        except ValueError:
+            return  # refused input (personal data, size): nothing to format
+        at = dt.datetime(2000, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=micros)
+        fields = {
+            "seq": seq,
+            "at": at,
+            "actor": entry.actor,
+            "role": entry.role,
+            "action": entry.action,
+            "object_type": entry.object_type,
+            "object_id": entry.object_id,
+            "request_id": entry.request_id,
+            "details": entry.details,
+            "prev_hash": prev.hex(),
+        }
+        at_text = at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        assert entry.body(seq, at_text, prev.hex()) == audit.canonical(fields)
+
+    def test_prepare_checks_without_the_store(self):
+        with pytest.raises(ValueError, match="clear personal data"):
+            audit.prepare(
+                actor="user:a", role="admin", action="x.y", object_type="t", details={"p": "13912345678"}
+            )
+        with pytest.raises(ValueError, match="action"):
+            audit.prepare(actor="user:a", role="admin", action="X Y", object_type="t")
+
+    def test_append_is_two_statements_after_this_process_appended(self, session):
+        _append(session, 1)
+        entry = audit.prepare(actor="user:a", role="admin", action="x.y", object_type="t", object_id="1")
+        seen = _statements(session)
+        appended = audit.append(session, entry)
+        assert len(seen) == 2
+        assert seen[0].lstrip().upper().startswith("UPDATE AUDIT_HEAD")
+        assert seen[1].lstrip().upper().startswith("INSERT INTO AUDIT_ENTRY")
+        assert _head(session) == (appended.seq, appended.entry_hash)
+        assert audit.verify_chain(session).ok
+
+    @pytest.mark.parametrize("how", ["other_writer", "rolled_back", "never_appended"])
+    def test_a_head_moved_elsewhere_is_read_again(self, session, how):
+        """The process's guess of the head is only a guess: another writer, a rollback or a fresh process."""
+        earlier = _append(session, 2)
+        if how == "other_writer":  # this process appended the first, another process the second
+            audit._seen_head.value = (earlier[0].seq, earlier[0].entry_hash)
+        elif how == "rolled_back":  # this process appended in a transaction that did not commit
+            with session.begin_nested():
+                _append(session, 2)
+                session.rollback()
+        else:
+            audit._seen_head.value = None
+        start = _head(session)
+        appended = _append(session, 2)
+        assert [e.seq for e in appended] == [start[0] + 1, start[0] + 2]
+        assert appended[0].prev_hash == start[1]
+        assert _head(session) == (appended[1].seq, appended[1].entry_hash)
+        assert audit.verify_chain(session).ok
+
+    def test_the_stored_row_is_the_returned_one(self, session):
+        appended = _append(session, 1, details={"n": 1, "名称": "济南"})[0]
+        session.expire_all()
+        stored = session.get(AuditEntry, appended.seq)
+        assert audit.entry_fields(stored) == audit.entry_fields(appended)
+        assert stored.entry_hash == appended.entry_hash
 
 
 class TestVerifyChain:

@@ -17,6 +17,7 @@ PLACEHOLDERS = {
     "shop_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
     "mark_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
     "approval_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+    "warning_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
     "platform": "nosuchplatform",
     "platform_shop_id": "X-1",
     "token": "not-a-token",

@@ -222,3 +222,43 @@ class _Collect(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
+
+
+class TestCommonCase:
+    """Plain values (printable ASCII, no backslash, fewer than 11 digits) skip the rules: the shortcut
+    must give exactly what the rules give, and every other value must still go through them."""
+
+    @settings(max_examples=1000, deadline=None)
+    @given(
+        text=st.text(st.sampled_from("ab Z09:._-+\\\n\t\u00e9\uff11\u2028"), max_size=40)
+        | st.from_regex(r"[ -~]{0,30}", fullmatch=True)
+        | st.text(max_size=30),
+        limit=st.sampled_from([16, seclog.MAX_VALUE_CHARS]),
+    )
+    def test_shortcut_gives_what_the_rules_give(self, text, limit):
+        assert seclog._sanitise(text, limit) == seclog._apply_rules(text, limit)
+
+    @pytest.mark.parametrize(
+        ("value", "expected"),
+        [
+            ("key:abcdefghijkl", "key:abcdefghijkl"),
+            ("tel 1391234567", "tel 1391234567"),  # 10 digits: nothing to mask
+            ("tel 13912345678", "tel 139****5678"),  # 11: masked
+            ("1 3 9 1 2 3 4 5 6 7 8", "139****5678"),  # a split run is still caught
+            ("a\\b", "a\\\\b"),  # backslash escaped
+        ],
+    )
+    def test_edges_of_the_shortcut(self, value, expected):
+        assert seclog._sanitise(value) == expected
+
+    @settings(max_examples=300, deadline=None)
+    @given(values=st.lists(st.text(max_size=20), min_size=4, max_size=4))
+    def test_line_is_compact_json_with_text_kept(self, values):
+        handler = _Collect()
+        seclog.logger.addHandler(handler)
+        try:
+            seclog.auth_success(*values)
+        finally:
+            seclog.logger.removeHandler(handler)
+        (message,) = handler.messages
+        assert message == json.dumps(json.loads(message), ensure_ascii=False, separators=(",", ":"))

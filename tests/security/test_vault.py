@@ -209,3 +209,86 @@ class TestBlindIndex:
     def test_empty_column_is_refused(self, vault):
         with pytest.raises(VaultError):
             vault.blind_index(ID_NUMBER, column="")
+
+
+class TestFormatStaysReadable:
+    """Blobs and indexes written before (and by other tools) must keep decrypting and matching: the
+    layout, the associated data and the index message are rebuilt here by hand from the module's spec."""
+
+    @staticmethod
+    def _length_prefixed(*parts: bytes) -> bytes:
+        return b"".join(len(p).to_bytes(4, "big") + p for p in parts)
+
+    def test_blob_decrypts_with_the_documented_associated_data(self, vault, ring):
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        blob = vault.encrypt(ID_NUMBER, **WHERE)
+        kid = ring.active_data_key_id.encode()
+        nonce, ciphertext = blob[2 + len(kid) : 14 + len(kid)], blob[14 + len(kid) :]
+        aad = self._length_prefixed(
+            b"ecredit.vault.field",
+            b"\x01",
+            kid,
+            WHERE["table"].encode(),
+            WHERE["column"].encode(),
+            WHERE["row_id"].encode(),
+        )
+        key = ring.data_keys[ring.active_data_key_id]
+        assert AESGCM(key).decrypt(nonce, ciphertext, aad) == ID_NUMBER.encode()
+
+    def test_a_blob_made_by_hand_decrypts(self, vault, ring):
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        kid = ring.active_data_key_id.encode()
+        nonce = bytes(range(12))
+        aad = self._length_prefixed(b"ecredit.vault.field", b"\x01", kid, b"shop", b"address", b"01ROW")
+        key = ring.data_keys[ring.active_data_key_id]
+        blob = bytes((1, len(kid))) + kid + nonce + AESGCM(key).encrypt(nonce, "历下区".encode(), aad)
+        assert vault.decrypt(blob, table="shop", column="address", row_id="01ROW") == "历下区"
+
+    @pytest.mark.parametrize("value", [ID_NUMBER, "３７０１０２１９９００１０１１２３Ｘ", " 13800138000\t"])
+    def test_blind_index_is_the_documented_hmac(self, vault, ring, value):
+        import hashlib
+        import hmac
+        import unicodedata
+
+        message = self._length_prefixed(b"ecredit.vault.blind_index.v1", b"id_number")
+        message += unicodedata.normalize("NFKC", value).strip().encode()
+        expected = hmac.new(ring.blind_index_key, message, hashlib.sha256).digest()[:16].hex()
+        assert vault.blind_index(value, column="id_number") == expected
+
+
+class TestEncryptMany:
+    def test_each_blob_decrypts_in_its_own_row_only(self, vault):
+        items = [(f"row-{i}", f"1380013800{i}") for i in range(10)]
+        blobs = vault.encrypt_many(items, table="shop", column="phone")
+        assert len(blobs) == 10
+        for (row_id, value), blob in zip(items, blobs, strict=True):
+            assert vault.decrypt(blob, table="shop", column="phone", row_id=row_id) == value
+            with pytest.raises(VaultError, match="authentication failed"):
+                vault.decrypt(blob, table="shop", column="phone", row_id=row_id + "x")
+
+    def test_same_layout_as_encrypt_and_fresh_nonces(self, vault):
+        one = vault.encrypt(ID_NUMBER, **WHERE)
+        many = vault.encrypt_many(
+            [(WHERE["row_id"], ID_NUMBER)] * 50, table=WHERE["table"], column=WHERE["column"]
+        )
+        header = one[: 2 + one[1]]
+        assert all(len(b) == len(one) and b.startswith(header) for b in many)
+        nonces = {b[len(header) : len(header) + 12] for b in many}
+        assert len(nonces) == 50
+
+    def test_empty_and_refusals(self, vault):
+        assert vault.encrypt_many([], table="shop", column="phone") == []
+        with pytest.raises(VaultError):
+            vault.encrypt_many([("", "x")], table="shop", column="phone")
+        with pytest.raises(VaultError):
+            vault.encrypt_many([("r", b"bytes")], table="shop", column="phone")  # type: ignore[list-item]
+        with pytest.raises(VaultError):
+            vault.encrypt_many([("r", "x")], table="", column="phone")
+
+    def test_unhashable_binding_is_a_vault_error(self, vault):
+        with pytest.raises(VaultError):
+            vault.encrypt(ID_NUMBER, table=["shop"], column="phone", row_id="r")  # type: ignore[arg-type]
+        with pytest.raises(VaultError):
+            vault.blind_index(ID_NUMBER, column=["id_number"])  # type: ignore[arg-type]

@@ -191,6 +191,35 @@ class TestShops:
         assert r.status_code == 422
 
 
+class TestUpdateShop:
+    """PATCH /shops/{id}: the change and its hash-chained audit entry, in one transaction."""
+
+    def test_rename_is_audited(self, client, session):
+        from ecredit.security import audit
+        from ecredit.security.audit import AuditEntry
+
+        shop = make_shop(session)
+        r = client.patch(f"/api/v1/shops/{shop.id}", json={"name": "新店名", "category": "服装"})
+        assert r.status_code == 200, r.text
+        assert r.json()["name"] == "新店名" and r.json()["id"] == shop.id
+        entry = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).one()
+        assert (entry.action, entry.object_type, entry.object_id) == ("shops.update", "shop", shop.id)
+        assert entry.details == {"fields": ["category", "name"]}
+        assert entry.actor.startswith("key:") and entry.role == "admin"
+        assert entry.request_id == r.headers["x-request-id"]
+        assert audit.verify_chain(session).ok
+
+    def test_a_shop_out_of_reach_is_404_and_not_audited(self, client_as, session):
+        from ecredit.security.audit import AuditHead
+
+        other = make_platform(session)
+        shop = make_shop(session)
+        head = session.scalar(select(AuditHead.last_seq))
+        r = client_as("platform", platform=other).patch(f"/api/v1/shops/{shop.id}", json={"name": "x"})
+        assert r.status_code == 404
+        assert session.scalar(select(AuditHead.last_seq)) == head
+
+
 class TestRelations:
     def test_legal_representative(self, client, session):
         org = make_subject(session)

@@ -55,7 +55,7 @@ BATCH_COLUMN, ROW_COLUMN, INGESTED_COLUMN = "_batch", "_row", "_ingested_at"
 NEWEST_FIRST = f"{INGESTED_COLUMN} DESC, {BATCH_COLUMN} DESC, {ROW_COLUMN} DESC"
 PARTITION_COLUMNS = ("kind", "platform", "date")
 WRITE_THREADS = 8
-PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1, "write_statistics": True}
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
 
 Transaction = Callable[[], AbstractContextManager[Session]]
 
@@ -131,11 +131,29 @@ def write_durably(directory: Path, name: str, data: memoryview | bytes) -> None:
     _fsync_dir(directory)
 
 
-def parquet_bytes(table: pa.Table, metadata: dict[str, str] | None = None) -> pa.Buffer:
+@dataclass(frozen=True)
+class Layout:
+    """Column choices of a lake table's Parquet files (None: every column)."""
+
+    dictionary: Sequence[str] | None = None  # the columns to dictionary-encode: those with few values
+    statistics: Sequence[str] | None = None  # the columns to keep min/max statistics of
+
+
+def parquet_bytes(
+    table: pa.Table, metadata: dict[str, str] | None = None, layout: Layout | None = None
+) -> pa.Buffer:
+    """A Parquet file in memory (zstd level 1, one row group)."""
     if metadata:
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
+    layout = layout or Layout()
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, **PARQUET_OPTIONS)
+    pq.write_table(
+        table,
+        sink,
+        use_dictionary=True if layout.dictionary is None else list(layout.dictionary),
+        write_statistics=True if layout.statistics is None else list(layout.statistics),
+        **PARQUET_OPTIONS,
+    )
     return sink.getvalue()
 
 
@@ -172,29 +190,46 @@ class Lake:
     # ------------------------------------------------------------ writing
 
     def write_files(
-        self, kind: str, platform: str, batch_id: str, parts: Sequence[tuple[dt.date, pa.Table]]
+        self,
+        kind: str,
+        platform: str,
+        batch_id: str,
+        parts: Sequence[tuple[dt.date, pa.Table]],
+        *,
+        layout: Layout | None = None,
     ) -> list[StagedFile]:
-        """Write one file per partition of a batch, durably; list them in the manifest with ``add_batch``."""
+        """Write one file per partition of a batch, durably; list them in the manifest with ``add_batch``.
+
+        ``layout``: which columns to dictionary-encode and to keep statistics of (default: every column).
+        """
         if kind not in KEYS:
             raise LakeError(f"unknown lake table {kind!r}")
         meta = {"ecredit.kind": kind, "ecredit.schema_version": str(SCHEMA_VERSION)}
 
-        def write(n: int, day: dt.date, table: pa.Table) -> StagedFile:
+        def store(n: int, day: dt.date, rows: int, data: pa.Buffer) -> StagedFile:
             rel_dir = self.partition(kind, platform, day)
             name = f"part-{batch_id}-{n}.parquet"
-            data = parquet_bytes(table, meta)
             write_durably(self.root / rel_dir, name, data)
             digest = hashlib.sha256(data).hexdigest()
-            return StagedFile(f"{rel_dir}/{name}", day, table.num_rows, data.size, digest)
+            return StagedFile(f"{rel_dir}/{name}", day, rows, data.size, digest)
 
         todo = [(n, day, table) for n, (day, table) in enumerate(parts) if table.num_rows]
         if len(todo) <= 1:
-            return [write(*item) for item in todo]
-        # A batch spread over many dates writes many small files: fsync waits overlap in threads.
+            return [store(n, day, t.num_rows, parquet_bytes(t, meta, layout)) for n, day, t in todo]
+        # A batch spread over many dates writes many small files. They are encoded here, one after the
+        # other (one warm allocator heap: encoding in fresh threads had the kernel zero new pages for every
+        # buffer), and written on threads, so fsync waits overlap with each other and with the encoding.
         staged: list[StagedFile] = []
+        errors: list[BaseException] = []
         with ThreadPoolExecutor(min(WRITE_THREADS, len(todo)), thread_name_prefix="lake-write") as pool:
-            futures = [pool.submit(write, *item) for item in todo]
-            errors = []
+            futures = []
+            try:
+                for n, day, table in todo:
+                    futures.append(
+                        pool.submit(store, n, day, table.num_rows, parquet_bytes(table, meta, layout))
+                    )
+            except BaseException as exc:
+                errors.append(exc)
             for future in futures:
                 try:
                     staged.append(future.result())

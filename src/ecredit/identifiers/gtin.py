@@ -5,7 +5,7 @@ from __future__ import annotations
 from stdnum import ean
 
 from ecredit.identifiers.result import CheckResult, Finding, make_result
-from ecredit.identifiers.text import invalid_characters, prepare, show
+from ecredit.identifiers.text import ASCII_DIGITS, invalid_characters, prepare, show
 
 LENGTHS = (8, 12, 13, 14)
 
@@ -15,7 +15,7 @@ def check_gtin(value: str) -> CheckResult:
     prepared = prepare(value)
     text, errors, warnings = prepared.text, prepared.errors, prepared.warnings
     if text:
-        bad = invalid_characters(text, "0123456789")
+        bad = invalid_characters(text, ASCII_DIGITS)
         if bad:
             errors.append(Finding("gtin.invalid_character", f"Only digits are allowed; found {show(bad)}."))
         if len(text) not in LENGTHS:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from ecredit.identifiers.result import CheckResult, Finding, make_result
-from ecredit.identifiers.text import invalid_characters, prepare, show
+from ecredit.identifiers.text import ASCII_DIGITS, invalid_characters, prepare, show
 
 _CODE = re.compile(r"[0-9]{6}")
 # Prefecture-level rows that only group counties and add nothing to a full name.
@@ -123,7 +123,7 @@ def check_region(value: str) -> CheckResult:
     prepared = prepare(value)
     text, errors, warnings = prepared.text, prepared.errors, prepared.warnings
     if text:
-        bad = invalid_characters(text, "0123456789")
+        bad = invalid_characters(text, ASCII_DIGITS)
         if bad:
             errors.append(Finding("region.invalid_character", f"Only digits are allowed; found {show(bad)}."))
         if len(text) != 6:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 
 from ecredit.identifiers.regions import is_known_region
@@ -20,6 +21,8 @@ PLAUSIBLE_BIRTH_YEAR = 1890
 RESIDENCE_PERMITS = {"810000": "Hong Kong", "820000": "Macao", "830000": "Taiwan"}
 
 _BODY17 = re.compile(r"[0-9]{17}")
+_RIC_CHARACTERS = frozenset("0123456789X")
+_ZERO_OFFSET = ord("0") * sum(WEIGHTS)
 _RIC18 = re.compile(r"[0-9]{17}[0-9X]")
 _RIC15 = re.compile(r"[0-9]{15}")
 
@@ -28,7 +31,8 @@ def ric_check_character(body17: str) -> str:
     """Return the GB 11643 (ISO 7064 MOD 11-2) check character for the first 17 digits."""
     if not _BODY17.fullmatch(body17):
         raise ValueError(f"expected 17 ASCII digits, got {body17!r}")
-    total = sum(int(char) * weight for char, weight in zip(body17, WEIGHTS, strict=True))
+    # The digits' code points are their values plus 48 (ASCII "0").
+    total = sum(map(operator.mul, body17.encode("ascii"), WEIGHTS)) - _ZERO_OFFSET
     return CHECK_CHARACTERS[total % 11]
 
 
@@ -83,7 +87,7 @@ def check_ric(value: str, *, today: dt.date | None = None) -> CheckResult:
     if not text:
         return make_result(value, "ric", None, errors, warnings)
 
-    bad = invalid_characters(text, "0123456789X")
+    bad = invalid_characters(text, _RIC_CHARACTERS)
     misplaced_x = "X" in text[:-1] or (len(text) == 15 and text.endswith("X"))
     if bad or misplaced_x:
         detail = f" found {show(bad)}" if bad else " found 'X' before the last position"

@@ -28,6 +28,11 @@ def prepare(value: str) -> Prepared:
     """NFKC-normalise and strip ``value``, flagging full-width input and non-ASCII digits."""
     if not isinstance(value, str):
         raise TypeError(f"identifier must be a str, not {type(value).__name__}")
+    if value.isascii():
+        # The common case, checked at bulk-load rates: NFKC leaves ASCII text as it is, and ASCII holds
+        # no other script's digits.
+        text = value.strip()
+        return Prepared(text, [] if text else [Finding("format.empty", "The value is empty.")])
     text = unicodedata.normalize("NFKC", value).strip()
     prepared = Prepared(text)
     if text != value.strip():
@@ -53,11 +58,15 @@ def prepare(value: str) -> Prepared:
 
 def only(text: str, allowed: frozenset[str] | str) -> bool:
     """Return True when every character of ``text`` is in ``allowed``."""
+    if isinstance(allowed, frozenset):
+        return allowed.issuperset(text)
     return all(char in allowed for char in text)
 
 
 def invalid_characters(text: str, allowed: frozenset[str] | str) -> str:
     """Return the distinct characters of ``text`` outside ``allowed`` (non-ASCII digits excluded)."""
+    if isinstance(allowed, frozenset) and allowed.issuperset(text):
+        return ""
     seen = dict.fromkeys(char for char in text if char not in allowed and not is_foreign_digit(char))
     return "".join(seen)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import operator
+import string
+
 from ecredit.identifiers.regions import is_known_region
 from ecredit.identifiers.result import CheckResult, Finding, make_result
 from ecredit.identifiers.text import ASCII_DIGITS, invalid_characters, only, prepare, show
@@ -19,6 +22,9 @@ NATIONAL_REGION = "100000"
 
 _VALUES = {char: index for index, char in enumerate(ALPHABET)}
 _ALLOWED = frozenset(ALPHABET)
+_ALLOWED_OR_FORBIDDEN = _ALLOWED | FORBIDDEN_LETTERS
+# GB 11714: digits keep their value, letters A..Z count as 10..35 (what int(char, 36) gives).
+_ORG_VALUES = {char: int(char, 36) for char in string.digits + string.ascii_letters}
 
 
 def uscc_check_character(body17: str) -> str:
@@ -26,7 +32,7 @@ def uscc_check_character(body17: str) -> str:
     body = body17.upper()
     if len(body) != 17 or not only(body, _ALLOWED):
         raise ValueError(f"expected 17 characters from {ALPHABET}, got {body17!r}")
-    total = sum(_VALUES[char] * weight for char, weight in zip(body, WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(_VALUES.__getitem__, body), WEIGHTS))
     return ALPHABET[(31 - total % 31) % 31]
 
 
@@ -35,7 +41,7 @@ def organization_check_character(body8: str) -> str:
     if len(body8) != 8 or not body8.isascii() or not body8.isalnum():
         raise ValueError(f"expected 8 ASCII letters or digits, got {body8!r}")
     # Digits keep their value; letters A..Z count as 10..35.
-    total = sum(int(char, 36) * weight for char, weight in zip(body8.upper(), ORG_WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(_ORG_VALUES.__getitem__, body8), ORG_WEIGHTS))
     check = 11 - total % 11
     return {10: "X", 11: "0"}.get(check, str(check))
 
@@ -58,7 +64,7 @@ def check_uscc(value: str) -> CheckResult:
                 f"The letters I, O, S, V and Z are never used in a credit code; found {show(forbidden)}.",
             )
         )
-    other = invalid_characters(text, _ALLOWED | FORBIDDEN_LETTERS)
+    other = invalid_characters(text, _ALLOWED_OR_FORBIDDEN)
     if other:
         errors.append(
             Finding("uscc.invalid_character", f"The code contains invalid characters {show(other)}.")

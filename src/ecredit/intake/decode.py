@@ -13,10 +13,12 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import queue
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import orjson
@@ -29,8 +31,9 @@ from ecredit.errors import BadRequest
 from ecredit.intake.formats import INT, TIMESTAMP, Kind
 
 _INT_RE = r"^[+-]?[0-9]{1,19}$"
-INT64_MAX = 2**63 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 CSV_BLOCK_BYTES = 8 << 20
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,124 @@ def empty_table(kind: Kind) -> pa.Table:
     return pa.table({f.name: pa.array([], type=arrow_type(f)) for f in kind.fields})
 
 
+# ---------------------------------------------------------------- byte facts (fast paths)
+
+
+@dataclass(frozen=True)
+class ByteFacts:
+    """What the bytes of a text column have in common, read off its buffers in one numpy pass.
+
+    The validators use them to skip kernels that cannot change or refuse anything (NFKC and trimming of
+    visible ASCII, the identifier regex, the length check of ASCII text). Null slots are scanned too, which
+    can only make the facts more pessimistic (a fast path not taken), never wrong.
+    """
+
+    low: int  # the smallest byte (256 when there is no byte)
+    high: int  # the largest byte (-1 when there is no byte)
+    longest: int  # bytes of the longest value
+    empty: bool  # some non-null value is ""
+
+    @property
+    def ascii(self) -> bool:
+        return self.high < 0x80
+
+    @property
+    def visible(self) -> bool:
+        """Every byte is visible ASCII: no space, no control character."""
+        return self.low >= 0x21 and self.high <= 0x7E
+
+
+_OFFSET_TYPES = {pa.string(): np.int32, pa.binary(): np.int32, pa.large_string(): np.int64}
+_OFFSET_TYPES[pa.large_binary()] = np.int64
+
+
+def value_bounds(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """The byte offsets of a string or binary array (``n + 1``, relative to its data) and the data."""
+    width = _OFFSET_TYPES.get(arr.type)
+    if width is None:
+        return None
+    n = len(arr)
+    buffers = arr.buffers()
+    if buffers[1] is None:
+        return np.zeros(n + 1, dtype=width), np.zeros(0, dtype=np.uint8)
+    size = np.dtype(width).itemsize
+    offsets = np.frombuffer(buffers[1], dtype=width, count=n + 1, offset=arr.offset * size)
+    first, last = int(offsets[0]), int(offsets[-1])
+    if buffers[2] is None or last == first:
+        data = np.zeros(0, dtype=np.uint8)
+    else:
+        data = np.frombuffer(buffers[2], dtype=np.uint8, count=last - first, offset=first)
+    return offsets - first, data
+
+
+def byte_facts(arr: pa.Array) -> ByteFacts | None:
+    """The byte facts of a string or binary array (None for other types)."""
+    bounds = value_bounds(arr)
+    if bounds is None:
+        return None
+    offsets, data = bounds
+    if not len(arr):
+        return ByteFacts(256, -1, 0, False)
+    lengths = np.diff(offsets)
+    low, high = (int(data.min()), int(data.max())) if len(data) else (256, -1)
+    empty = lengths == 0
+    if arr.null_count:
+        empty &= arr.is_valid().to_numpy(zero_copy_only=False)
+    return ByteFacts(low, high, int(lengths.max()), bool(empty.any()))
+
+
+# ---------------------------------------------------------------- reading ahead
+
+
+def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """``items``, produced on a worker thread up to ``depth`` ahead of the consumer.
+
+    pyarrow releases the GIL while it reads and parses, so the next chunk is read while this one is
+    validated and written. An exception of the producer is raised in the consumer. Closing the generator
+    (or dropping it) stops the worker.
+    """
+    slots: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item: Any, error: BaseException | None = None) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put((item, error), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+        except BaseException as exc:  # handed to the consumer
+            put(end, exc)
+        else:
+            put(end)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=run, name="intake-read", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = slots.get()
+            if item is end:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
 # ---------------------------------------------------------------- JSON
 
 
@@ -91,6 +212,32 @@ def parse_json_body(body: bytes, *, ndjson: bool) -> list[Any]:
 
 def decode_records(kind: Kind, records: Sequence[Any], positions: Sequence[int]) -> Decoded:
     """Typed columns from JSON objects; a record with an unknown field or a wrong JSON type is refused."""
+    plain = _decode_plain(kind, records, positions)
+    return plain if plain is not None else decode_each(kind, records, positions)
+
+
+def _decode_plain(kind: Kind, records: Sequence[Any], positions: Sequence[int]) -> Decoded | None:
+    """The columns straight from Arrow's conversion when every record is plain: an object of known fields,
+    each value null or of its field's JSON type (as JSON parsers give them: ``str``, ``int``, ``float``...).
+    None sends the batch to ``decode_each``, which finds and explains what is not (and gives the same
+    columns when everything is plain)."""
+    if not all(isinstance(r, dict) for r in records) or not set().union(*records) <= set(kind.names):
+        return None
+    columns: dict[str, pa.Array] = {}
+    for f in kind.fields:
+        values = [r.get(f.name) for r in records]
+        if f.type == INT and any(type(v) is float for v in values):
+            return None  # Arrow would truncate 2.5 to 2
+        try:
+            # The type is given: inferring it costs pyarrow a failed import of dateutil at every call.
+            columns[f.name] = pa.array(values, type=arrow_type(f))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            return None  # a value of another JSON type (a boolean for an integer, ...), or out of range
+    return Decoded(pa.table(columns), np.asarray(positions, dtype=np.int64))
+
+
+def decode_each(kind: Kind, records: Sequence[Any], positions: Sequence[int]) -> Decoded:
+    """``decode_records`` record by record, with the reason of every refusal."""
     fields = kind.fields
     known = set(kind.names)
     columns: list[list[Any]] = [[] for _ in fields]
@@ -114,7 +261,7 @@ def decode_records(kind: Kind, records: Sequence[Any], positions: Sequence[int])
                     if type(v) is not int:
                         issues.append(Issue(pos, f.name, "must be a JSON integer"))
                         bad = True
-                    elif not -INT64_MAX <= v <= INT64_MAX:
+                    elif not INT64_MIN <= v <= INT64_MAX:
                         issues.append(Issue(pos, f.name, "out of range"))
                         bad = True
                 elif not isinstance(v, str):
@@ -228,28 +375,6 @@ class _Numbering:
         return lines
 
 
-class _CountingReader(io.RawIOBase):
-    """A binary file that reports how many bytes were read (for progress bars)."""
-
-    def __init__(self, fh: Any, on_bytes: Callable[[int], None]) -> None:
-        self._fh = fh
-        self._on_bytes = on_bytes
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        n = self._fh.readinto(buffer)
-        self.count += n or 0
-        self._on_bytes(self.count)
-        return n
-
-    def close(self) -> None:
-        self._fh.close()
-        super().close()
-
-
 def iter_csv(kind: Kind, path: Path, *, on_bytes: Callable[[int], None] | None = None) -> Iterator[Decoded]:
     """A CSV file with a header, in pyarrow's streaming batches (positions are data row numbers).
 
@@ -270,32 +395,40 @@ def iter_csv(kind: Kind, path: Path, *, on_bytes: Callable[[int], None] | None =
             bad_lines.append((row.number, reason, row.text))
         return "skip"
 
-    source: Any = str(path)
-    if on_bytes is not None:
-        source = io.BufferedReader(_CountingReader(path.open("rb", buffering=0), on_bytes), 1 << 20)
-    reader = pa_csv.open_csv(
-        source,
-        read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=False),
-        parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid, ignore_empty_lines=False),
-        convert_options=pa_csv.ConvertOptions(
-            column_types=dict.fromkeys(header, pa.binary()),
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-            check_utf8=False,
-        ),
-    )
-    while True:
-        try:
-            batch = reader.read_next_batch()
-        except StopIteration:
-            break
-        except pa.ArrowInvalid as exc:
-            raise BadRequest(f"{path.name}: unreadable CSV near line {numbering.cursor}: {exc}") from None
-        lines = numbering.take(batch.num_rows)
-        issues = [Issue(n - 1, None, reason) for n, reason, _ in bad_lines]
-        raw = {n - 1: text for n, _, text in bad_lines}
-        bad_lines.clear()
-        yield _typed_from_binary(kind, pa.Table.from_batches([batch]), lines - 1, issues, raw)
+    # A native file: no Python code runs (and takes the GIL) while pyarrow reads. Its position is the
+    # progress, asked between batches on this thread.
+    source = pa.OSFile(str(path))
+    try:
+        reader = pa_csv.open_csv(
+            source,
+            read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=False),
+            # Quoted cells may hold line breaks: the reader must not cut its blocks inside one.
+            parse_options=pa_csv.ParseOptions(
+                invalid_row_handler=on_invalid, ignore_empty_lines=False, newlines_in_values=True
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.binary()),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                check_utf8=False,
+            ),
+        )
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            except pa.ArrowInvalid as exc:
+                raise BadRequest(f"{path.name}: unreadable CSV near line {numbering.cursor}: {exc}") from None
+            if on_bytes is not None:
+                on_bytes(source.tell())
+            lines = numbering.take(batch.num_rows)
+            issues = [Issue(n - 1, None, reason) for n, reason, _ in bad_lines]
+            raw = {n - 1: text for n, _, text in bad_lines}
+            bad_lines.clear()
+            yield _typed_from_binary(kind, pa.Table.from_batches([batch]), lines - 1, issues, raw)
+    finally:
+        source.close()
     if bad_lines:
         issues = [Issue(n - 1, None, reason) for n, reason, _ in bad_lines]
         raw = {n - 1: text for n, _, text in bad_lines}
@@ -320,8 +453,8 @@ def _typed_from_binary(
     """Binary CSV cells to the kind's types; rows that fail are refused with a reason."""
     n = table.num_rows
     bad = np.zeros(n, dtype=bool)
-    # Empty lines come back as rows of nulls: skip them.
-    if n and table.num_columns:
+    # Empty lines come back as rows of nulls: skip them (none when a column has no null).
+    if n and table.num_columns and all(col.null_count for col in table.columns):
         blank = np.ones(n, dtype=bool)
         for col in table.columns:
             blank &= col.is_null().to_numpy(zero_copy_only=False)
@@ -372,10 +505,18 @@ def _typed_from_binary(
 
 def parse_ints(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Decimal strings (NFKC, surrounding spaces allowed) to int64; the mask marks the cells that are not."""
+    facts = byte_facts(text)
+    plain = facts is not None and not facts.empty and facts.longest <= 19
+    if plain and facts is not None and facts.low >= ord("-") and facts.high <= ord("9"):
+        # Only "-./0123456789": what Arrow's cast accepts of these is ``-?[0-9]+``, as the rule below.
+        try:
+            return text.cast(pa.int64()), np.zeros(len(text), dtype=bool)
+        except pa.ArrowInvalid:
+            pass
     clean = pc.utf8_trim_whitespace(pc.utf8_normalize(text, "NFKC"))
     clean = pc.if_else(pc.equal(clean, ""), pa.scalar(None, pa.string()), clean)
     shaped = pc.match_substring_regex(clean, _INT_RE)
-    wrong = pc.and_(pc.is_valid(clean), pc.invert(shaped))
+    wrong = pc.fill_null(pc.and_(pc.is_valid(clean), pc.invert(shaped)), False)
     candidates = pc.if_else(shaped, clean, pa.scalar(None, pa.string()))
     try:
         ints = candidates.cast(pa.int64())
@@ -383,14 +524,14 @@ def parse_ints(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
         values = []
         extra = np.zeros(len(text), dtype=bool)
         for i, v in enumerate(candidates.to_pylist()):
-            if v is not None and -INT64_MAX <= int(v) <= INT64_MAX:
+            if v is not None and INT64_MIN <= int(v) <= INT64_MAX:
                 values.append(int(v))
             else:
                 values.append(None)
                 extra[i] = v is not None
         ints = pa.array(values, type=pa.int64())
         return ints, wrong.to_numpy(zero_copy_only=False) | extra
-    return ints, pc.fill_null(wrong, False).to_numpy(zero_copy_only=False)
+    return ints, wrong.to_numpy(zero_copy_only=False)
 
 
 # ---------------------------------------------------------------- Parquet

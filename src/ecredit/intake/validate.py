@@ -21,7 +21,7 @@ from ecredit import identifiers
 from ecredit.analytics import lake
 from ecredit.identifiers.ric import CHECK_CHARACTERS as RIC_CHECK
 from ecredit.identifiers.ric import WEIGHTS as RIC_WEIGHTS
-from ecredit.intake.decode import Decoded, Issue
+from ecredit.intake.decode import ByteFacts, Decoded, Issue, byte_facts, value_bounds
 from ecredit.intake.formats import (
     ENUM,
     GTIN,
@@ -66,16 +66,28 @@ class Validated:
         return {i.position for i in self.issues}
 
 
+def _int(value: int, type_: pa.DataType = pa.int64()) -> pa.Scalar:
+    # A typed scalar: from a bare int, pyarrow infers the type, and tries to import dateutil (absent here,
+    # so the failed import scans sys.path) at every call: a millisecond for each rule of each REST batch.
+    return pa.scalar(value, type_)
+
+
 def _np(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
 
 
-def _clean(col: pa.Array, *, nfkc: bool = True) -> pa.Array:
-    # NFKC leaves ASCII alone: skip it (the common case, and a slow kernel) when every value is ASCII.
-    if nfkc and pc.all(pc.string_is_ascii(col)).as_py() is False:
+def _clean(col: pa.Array, *, nfkc: bool = True) -> tuple[pa.Array, ByteFacts | None]:
+    """NFKC (unless ``nfkc`` is false), trimmed, "" as null; with the byte facts of the result."""
+    facts = byte_facts(col)
+    if facts is not None and facts.visible:
+        # Visible ASCII only (the common case): NFKC and trimming would change nothing.
+        return (pc.if_else(pc.equal(col, ""), _NULL, col) if facts.empty else col), facts
+    # NFKC leaves ASCII alone: skip it (a slow kernel) when every value is ASCII.
+    if nfkc and (facts is None or not facts.ascii) and pc.all(pc.string_is_ascii(col)).as_py() is False:
         col = pc.utf8_normalize(col, "NFKC")
     col = pc.utf8_trim_whitespace(col)
-    return pc.if_else(pc.equal(col, ""), _NULL, col)
+    col = pc.if_else(pc.equal(col, ""), _NULL, col)
+    return col, byte_facts(col)
 
 
 class Validator:
@@ -139,34 +151,40 @@ class Validator:
     # ------------------------------------------------------------ fields
 
     def _field(self, f: Field, col: pa.Array, flag: Callable[..., None]) -> pa.Array:
+        facts: ByteFacts | None = None
         if f.type == INT:
             values = col.cast(pa.int64())
         elif f.type == TIMESTAMP:
             return self._timestamp(f, col, flag)
         else:
-            values = _clean(col, nfkc=f.type not in (TEXT, REFERENCE))
+            values, facts = _clean(col, nfkc=f.type not in (TEXT, REFERENCE))
         missing = _np(values.is_null())
         if f.required:
             flag(missing, f.name, "required")
         present = ~missing
         if f.type == INT:
             if f.minimum is not None:
-                flag(_np(pc.less(values, f.minimum)), f.name, f"must be at least {f.minimum}")
+                flag(_np(pc.less(values, _int(f.minimum))), f.name, f"must be at least {f.minimum}")
             if f.maximum is not None:
-                flag(_np(pc.greater(values, f.maximum)), f.name, f"must be at most {f.maximum}")
+                flag(_np(pc.greater(values, _int(f.maximum))), f.name, f"must be at most {f.maximum}")
             return values
         if not present.any():
             return values
         if f.type in (ID, TEXT, REFERENCE):
-            too_long = _np(pc.greater(pc.utf8_length(values), f.max_length))
-            flag(too_long, f.name, f"longer than {f.max_length} characters")
-            if f.type == ID:
-                flag(
-                    ~too_long & present & ~_np(pc.match_substring_regex(values, _ID_RE)),
-                    f.name,
-                    "only visible ASCII characters, no spaces",
-                )
+            # ASCII: a character is a byte, and no value is longer than the longest.
+            if facts is None or not facts.ascii or facts.longest > f.max_length:
+                too_long = _np(pc.greater(pc.utf8_length(values), _int(f.max_length, pa.int32())))
+                flag(too_long, f.name, f"longer than {f.max_length} characters")
             else:
+                too_long = np.zeros(len(values), dtype=bool)
+            if f.type == ID:
+                if facts is None or not facts.visible:  # visible ASCII only: every value matches
+                    flag(
+                        ~too_long & present & ~_np(pc.match_substring_regex(values, _ID_RE)),
+                        f.name,
+                        "only visible ASCII characters, no spaces",
+                    )
+            elif facts is None or facts.low == 0:
                 flag(_np(pc.match_substring(values, "\x00")), f.name, "must not contain U+0000")
             return values
         if f.type == ENUM:
@@ -205,6 +223,8 @@ class Validator:
                 else:
                     cache[v] = (None, "; ".join(e.message for e in result.errors) or "invalid")
         if not distinct:
+            return values
+        if all(cache[v] == (v, None) for v in distinct):  # every value valid and already normalised
             return values
         normalized = pa.array([cache[v][0] for v in distinct], type=pa.string())
         reasons = [cache[v][1] for v in distinct]
@@ -258,8 +278,11 @@ class Validator:
         if pa.types.is_timestamp(col.type):
             ts = col.cast(TS_TYPE)
             wrong = np.zeros(len(col), dtype=bool)
+        elif (fast := fast_timestamps(col)) is not None:
+            ts = fast
+            wrong = np.zeros(len(col), dtype=bool)
         else:
-            text = pc.utf8_upper(_clean(col))
+            text = pc.utf8_upper(_clean(col)[0])
             shaped = pc.match_substring_regex(text, _TS_RE)
             candidates = pc.if_else(shaped, text, _NULL)
             try:
@@ -321,6 +344,42 @@ class Validator:
                 for i in range(len(ids))
             ]
             flag(unknown, self.kind.shop_column or "shop_id", reasons)
+
+
+_COLON, _PLUS, _MINUS, _Z, _ZERO, _NINE = (ord(c) for c in ":+-Z09")
+
+
+def fast_timestamps(col: pa.Array) -> pa.Array | None:
+    """The instants of a text column when every value is plainly valid, else None (the careful path).
+
+    Arrow's cast parses ``YYYY-MM-DD[T ]hh[:mm[:ss[.f{1,6}]]](Z|[+-]hh[[:]mm])`` strictly (real dates and
+    times, an offset required). Formats v1 also wants the seconds and the minutes of the offset: a cast
+    value is accepted here when its bytes 13 and 16 are colons, its third last byte is no sign and its last
+    is a digit or Z. What passes is exactly what the regex and the cast of the careful path accept, with
+    the same instant (a property test holds the two paths to that).
+    """
+    facts = byte_facts(col)
+    if facts is None or facts.empty or facts.low < 0x20 or facts.high > 0x7E:
+        return None  # "" or a byte outside printable ASCII: NFKC, trimming or a refusal may be due
+    try:
+        ts = col.cast(TS_TYPE)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    bounds = value_bounds(col)
+    assert bounds is not None
+    offsets, data = bounds
+    rows = np.flatnonzero(col.is_valid().to_numpy(zero_copy_only=False)) if col.null_count else None
+    starts = offsets[:-1] if rows is None else offsets[rows]
+    ends = offsets[1:] if rows is None else offsets[rows + 1]
+    if not len(starts):
+        return ts
+    if int((ends - starts).min()) < 20:
+        return None
+    last = data[ends - 1]
+    ok = (data[starts + 13] == _COLON) & (data[starts + 16] == _COLON)
+    ok &= (data[ends - 3] != _PLUS) & (data[ends - 3] != _MINUS)
+    ok &= (last == _Z) | ((last >= _ZERO) & (last <= _NINE))
+    return ts if bool(ok.all()) else None
 
 
 def _char_matrix(arr: pa.Array, width: int) -> np.ndarray:
@@ -407,7 +466,7 @@ def to_lake(
         columns[f"{f.name}_bidx"] = pa.array(
             [None if v is None else blind_index(v, label) for v in values], type=pa.string()
         )
-    columns[lake.BATCH_COLUMN] = pa.array(np.full(n, batch_id, dtype=object), type=pa.string())
+    columns[lake.BATCH_COLUMN] = pa.repeat(pa.scalar(batch_id, pa.string()), n)
     columns[lake.ROW_COLUMN] = pa.array(valid.positions, type=pa.int64())
     columns[lake.INGESTED_COLUMN] = pa.repeat(pa.scalar(ingested_at, TS_TYPE), n)
     out = pa.table(columns).cast(lake_schema(kind))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import logging
 from collections.abc import Iterator
 from typing import Annotated, Any
@@ -37,6 +39,16 @@ def db_read_session() -> Iterator[Session]:
 
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
 ReadSession = Annotated[Session, Depends(db_read_session, scope="function")]
+
+
+def open_read_session(request: Request) -> contextlib.AbstractContextManager[Session]:
+    """The read-only session ``ReadSession`` would give (an override of ``db_read_session``, such as a test's
+    transaction, included), opened on demand: for work that needs the store only sometimes, so a request
+    that does not need it pays for no session and no worker-thread hop. Call it from a worker thread."""
+    provider = request.app.dependency_overrides.get(db_read_session, db_read_session)
+    if inspect.isgeneratorfunction(provider):
+        return contextlib.contextmanager(provider)()
+    return contextlib.nullcontext(provider())
 
 
 class ProblemFieldError(BaseModel):

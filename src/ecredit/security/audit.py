@@ -3,9 +3,14 @@ Merkle tree heads, and signed checkpoints that anyone holding the public key can
 
 **Entries.** ``record()`` appends one ``audit_entry`` row in the caller's transaction (flush only), so a
 business change and its audit entry commit or roll back together (C10). ``seq`` runs 1, 2, 3... without
-gaps. Appends are serialised by the one-row ``audit_head`` table (last seq, last hash): PostgreSQL locks it
-with ``SELECT ... FOR UPDATE`` until the caller commits; on SQLite every writer already holds the database
-lock (``BEGIN IMMEDIATE``). Call ``record()`` late in a transaction: the head lock is a hot spot.
+gaps. Appends are serialised by the one-row ``audit_head`` table (last seq, last hash): the append moves
+it with a compare-and-set ``UPDATE ... WHERE last_seq = :seen AND last_hash = :seen_hash``, where the seen
+head is the one this process appended last; when another writer moved it since, the append reads it
+(``SELECT ... FOR UPDATE``) and moves it from there. On PostgreSQL the update locks the row until the caller
+commits; on SQLite every writer already holds the database lock (``BEGIN IMMEDIATE``). So an append costs
+two statements, the head update and the insert. ``record()`` is ``append(session, prepare(...))``: a
+service that writes can call ``prepare()`` (checks, masking, canonical formatting) before its first
+statement, which on SQLite takes the write lock, and ``append()`` inside it. The head lock is a hot spot.
 ``audit_entry`` is append-only in the database as well (triggers refuse UPDATE, DELETE and TRUNCATE), so
 only someone with DDL rights can tamper, and the chain and checkpoints catch that.
 
@@ -88,12 +93,15 @@ __all__ = [
     "GENESIS_HASH",
     "MAX_CHECKPOINT_CHARS",
     "MAX_DETAILS_BYTES",
+    "AppendedEntry",
     "AuditEntry",
     "AuditError",
     "AuditHead",
     "ChainReport",
     "Checkpoint",
     "NoteSignature",
+    "PendingEntry",
+    "append",
     "canonical",
     "entry_fields",
     "leaf_hash",
@@ -102,6 +110,7 @@ __all__ = [
     "note_key_hash",
     "note_signature",
     "parse_checkpoint",
+    "prepare",
     "record",
     "verifier_key",
     "verify_against_checkpoint",
@@ -128,6 +137,8 @@ _FIELDS = (
     "prev_hash",
 )
 _ACTION = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*")
+# Unicode categories Cc (control) and Cs (surrogate): fixed code point ranges.
+_CONTROL_OR_SURROGATE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _SIZE = re.compile(r"0|[1-9][0-9]{0,18}")
 _KEY_NAME = re.compile(r"[^\s+]{1,255}")
 _LIMITS = {
@@ -174,7 +185,7 @@ class AuditEntry(Base):
     entry_hash: Mapped[str] = mapped_column(String(64))
 
 
-_COLUMNS = tuple(AuditEntry.__table__.columns)
+_COLUMN_NAMES = tuple(c.name for c in AuditEntry.__table__.columns)
 
 
 class AuditHead(Base):
@@ -196,6 +207,16 @@ _UPDATE_HEAD = (
     .where(_HEAD.c.id == bindparam("head_id"))
     .values(last_seq=bindparam("seq"), last_hash=bindparam("hash"))
 )
+# Compare-and-set: moves the head only if it is still the one this process saw last.
+_ADVANCE_HEAD = (
+    update(_HEAD)
+    .where(
+        _HEAD.c.id == bindparam("head_id"),
+        _HEAD.c.last_seq == bindparam("seen_seq"),
+        _HEAD.c.last_hash == bindparam("seen_hash"),
+    )
+    .values(last_seq=bindparam("seq"), last_hash=bindparam("hash"))
+)
 _SELECT_HEAD = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == _HEAD_ID).with_for_update()
 
 
@@ -214,18 +235,16 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+# json.dumps(value, **settings) is JSONEncoder(**settings).encode(value); one encoder serves every call.
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default
+)
+
+
 def canonical(entry_fields: Mapping[str, Any]) -> bytes:
     """Canonical JSON bytes: sorted keys, no spaces, UTF-8 with non-ASCII kept, instants as RFC 3339 'Z'."""
     try:
-        text = json.dumps(
-            entry_fields,
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
-            allow_nan=False,
-            default=_json_default,
-        )
-        return text.encode("utf-8")
+        return _ENCODER.encode(entry_fields).encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("text is not encodable as UTF-8 (lone surrogate)") from None
 
@@ -295,7 +314,7 @@ def _check_text(name: str, value: object, *, required: bool) -> str | None:
         raise ValueError(f"{name} must not be empty")
     if len(value) > _LIMITS[name]:
         raise ValueError(f"{name} is longer than {_LIMITS[name]} characters")
-    if any(unicodedata.category(c) in {"Cc", "Cs"} for c in value):
+    if _CONTROL_OR_SURROGATE.search(value):
         raise ValueError(f"{name} contains control characters")
     return value
 
@@ -389,8 +408,70 @@ def _lock_head(session: Session) -> tuple[int, str]:
     return int(row.last_seq), str(row.last_hash)
 
 
-def record(
-    session: Session,
+def _json(value: Any) -> str:
+    """One value as canonical JSON text (the settings of ``canonical``)."""
+    return _ENCODER.encode(value)
+
+
+# The keys of an entry in canonical (sorted) order; PendingEntry writes its bytes in this order.
+_SORTED_FIELDS = (
+    "action",
+    "actor",
+    "at",
+    "details",
+    "object_id",
+    "object_type",
+    "prev_hash",
+    "request_id",
+    "role",
+    "seq",
+)
+assert tuple(sorted(_FIELDS)) == _SORTED_FIELDS  # a module invariant, checked at import
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEntry:
+    """An audit entry checked, masked and formatted, waiting for its place in the chain (``append``).
+
+    ``_head``, ``_middle`` and ``_tail`` are its canonical bytes around the three values only the append
+    knows (time, previous hash, seq): ``canonical(entry_fields(entry))`` equals
+    ``_head + at + _middle + prev_hash + _tail + seq + "}"``.
+    """
+
+    actor: str
+    role: str
+    action: str
+    object_type: str
+    object_id: str | None
+    request_id: str | None
+    details: dict[str, Any]
+    _head: str
+    _middle: str
+    _tail: str
+
+    def body(self, seq: int, at: str, prev_hash: str) -> bytes:
+        """The canonical bytes of the entry with that seq, RFC 3339 time and previous hash."""
+        return f'{self._head}"{at}"{self._middle}"{prev_hash}"{self._tail}{seq}}}'.encode()
+
+
+@dataclass(frozen=True, slots=True)
+class AppendedEntry:
+    """An entry as appended: the stored row's values."""
+
+    seq: int
+    at: dt.datetime
+    actor: str
+    role: str
+    action: str
+    object_type: str
+    object_id: str | None
+    request_id: str | None
+    details: dict[str, Any]
+    prev_hash: str
+    entry_hash: str
+
+
+def prepare(
     *,
     actor: str,
     role: str,
@@ -399,10 +480,9 @@ def record(
     object_id: str | None = None,
     request_id: str | None = None,
     details: dict[str, Any] | None = None,
-    at: dt.datetime | None = None,
-) -> AuditEntry:
-    """Append an audit entry in the caller's transaction (flush only); ValueError on invalid input or
-    clear personal data in ``details``."""
+) -> PendingEntry:
+    """Check and format an entry (no I/O); ValueError on invalid input or clear personal data in
+    ``details``. Call it before the transaction's first statement, ``append`` inside."""
     _check_text("actor", actor, required=True)
     _check_text("role", role, required=True)
     _check_text("action", action, required=True)
@@ -414,32 +494,108 @@ def record(
     if details is not None and not isinstance(details, Mapping):
         raise ValueError(f"details must be a dict, got {type(details).__name__}")
     clean_details = _normalise_details(details or {})
-    if len(canonical(clean_details)) > MAX_DETAILS_BYTES:
-        raise ValueError(f"details are larger than {MAX_DETAILS_BYTES} bytes")
+    try:
+        details_json = _json(clean_details)
+        if len(details_json.encode("utf-8")) > MAX_DETAILS_BYTES:
+            raise ValueError(f"details are larger than {MAX_DETAILS_BYTES} bytes")
+    except UnicodeEncodeError:  # pragma: no cover - _normalise_details refuses such text first
+        raise ValueError("text is not encodable as UTF-8 (lone surrogate)") from None
+    actor_masked = _mask_identifier(actor)
+    object_id_masked = _mask_identifier(object_id)
+    request_id_masked = _mask_identifier(request_id)
+    return PendingEntry(
+        actor=actor_masked,  # type: ignore[arg-type]  # str in, str out
+        role=role,
+        action=action,
+        object_type=object_type,
+        object_id=object_id_masked,
+        request_id=request_id_masked,
+        details=clean_details,
+        _head=f'{{"action":{_json(action)},"actor":{_json(actor_masked)},"at":',
+        _middle=(
+            f',"details":{details_json},"object_id":{_json(object_id_masked)},'
+            f'"object_type":{_json(object_type)},"prev_hash":'
+        ),
+        _tail=f',"request_id":{_json(request_id_masked)},"role":{_json(role)},"seq":',
+    )
+
+
+class _SeenHead:
+    """(last seq, last hash) of the head as this process last moved it: only a guess, which the
+    compare-and-set checks against the store (another process, a rollback or another store make it wrong)."""
+
+    value: tuple[int, str] | None = None
+
+
+_seen_head = _SeenHead()
+
+
+def append(session: Session, entry: PendingEntry, *, at: dt.datetime | None = None) -> AppendedEntry:
+    """Append a prepared entry in the caller's transaction (flush only): two statements when no other
+    writer moved the head since this process last did, four otherwise."""
     when = utc_now() if at is None else at
     if not isinstance(when, dt.datetime) or when.tzinfo is None:
         raise ValueError("at must be a timezone-aware datetime")
     when = when.astimezone(dt.UTC)
-
-    last_seq, last_hash = _lock_head(session)
-    entry = AuditEntry(
-        seq=last_seq + 1,
+    at_text = _rfc3339(when)
+    # Core statements on the session's connection: the entry is write-once, so the ORM's execution layer
+    # and unit of work are pure overhead here (about half the cost of each statement).
+    connection = session.connection()
+    seen = _seen_head.value
+    moved = False
+    if seen is not None:
+        seq, prev_hash = seen[0] + 1, seen[1]
+        entry_hash = _chain_hash(prev_hash, entry.body(seq, at_text, prev_hash))
+        params = {"head_id": _HEAD_ID, "seen_seq": seen[0], "seen_hash": prev_hash}
+        moved = connection.execute(_ADVANCE_HEAD, params | {"seq": seq, "hash": entry_hash}).rowcount == 1
+    if not moved:
+        last_seq, prev_hash = _lock_head(session)
+        seq = last_seq + 1
+        entry_hash = _chain_hash(prev_hash, entry.body(seq, at_text, prev_hash))
+        connection.execute(_UPDATE_HEAD, {"head_id": _HEAD_ID, "seq": seq, "hash": entry_hash})
+    row = AppendedEntry(
+        seq=seq,
         at=when,
-        actor=_mask_identifier(actor),
+        actor=entry.actor,
+        role=entry.role,
+        action=entry.action,
+        object_type=entry.object_type,
+        object_id=entry.object_id,
+        request_id=entry.request_id,
+        details=entry.details,
+        prev_hash=prev_hash,
+        entry_hash=entry_hash,
+    )
+    # Statements built once, with parameters: SQLAlchemy's compiled cache does the rest.
+    connection.execute(_INSERT_ENTRY, {name: getattr(row, name) for name in _COLUMN_NAMES})
+    _seen_head.value = (seq, entry_hash)
+    return row
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    role: str,
+    action: str,
+    object_type: str,
+    object_id: str | None = None,
+    request_id: str | None = None,
+    details: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> AppendedEntry:
+    """Append an audit entry in the caller's transaction (flush only); ValueError on invalid input or
+    clear personal data in ``details``."""
+    entry = prepare(
+        actor=actor,
         role=role,
         action=action,
         object_type=object_type,
-        object_id=_mask_identifier(object_id),
-        request_id=_mask_identifier(request_id),
-        details=clean_details,
-        prev_hash=last_hash,
+        object_id=object_id,
+        request_id=request_id,
+        details=details,
     )
-    entry.entry_hash = _chain_hash(last_hash, canonical(entry_fields(entry)))
-    # A Core insert: the entry is write-once, so the unit of work's bookkeeping is pure overhead here.
-    # Prepared statements with parameters: built once, so SQLAlchemy's compiled cache does the rest.
-    session.execute(_INSERT_ENTRY, {c.name: getattr(entry, c.name) for c in _COLUMNS})
-    session.execute(_UPDATE_HEAD, {"head_id": _HEAD_ID, "seq": entry.seq, "hash": entry.entry_hash})
-    return entry
+    return append(session, entry, at=at)
 
 
 # ---------------------------------------------------------------------------------------------- verify

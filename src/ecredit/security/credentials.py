@@ -148,6 +148,26 @@ def forget_verified() -> None:
     _verified.clear()
 
 
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def cached_principal(token: str, *, now: dt.datetime | None = None) -> Principal | None:
+    """The principal behind ``token`` if this process verified it lately and it has not expired since;
+    None when the store must be asked (``authenticate_token``). No I/O: the HTTP edge calls it inline."""
+    if get_settings().auth_cache_seconds <= 0:
+        return None
+    digest = _digest(token)
+    cached = _verified.get(digest)
+    if cached is None:
+        return None
+    until, principal, expires_at = cached
+    if time.monotonic() < until and (expires_at is None or expires_at > (now or utc_now())):
+        return principal
+    _verified.pop(digest, None)
+    return None
+
+
 def authenticate_token(session: Session, token: str, *, now: dt.datetime | None = None) -> Principal:
     """The principal behind a bearer token (API key or session), or ``InvalidCredentials``.
 
@@ -156,24 +176,20 @@ def authenticate_token(session: Session, token: str, *, now: dt.datetime | None 
     once, one made elsewhere (another replica, the CLI) within that time. 0 turns the cache off.
     """
     now = now or utc_now()
-    ttl = get_settings().auth_cache_seconds
-    digest = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
-    cached = _verified.get(digest) if ttl > 0 else None
-    if cached is not None:
-        until, principal, expires_at = cached
-        if time.monotonic() < until and (expires_at is None or expires_at > now):
-            return principal
-        _verified.pop(digest, None)
+    principal = cached_principal(token, now=now)
+    if principal is not None:
+        return principal
     if token.startswith(KEY_PREFIX):
         principal, expires_at = _authenticate_key(session, token, now)
     elif token.startswith(SESSION_PREFIX):
         principal, expires_at = _authenticate_session(session, token, now)
     else:
         raise InvalidCredentials("unrecognised credential")
+    ttl = get_settings().auth_cache_seconds
     if ttl > 0:
         if len(_verified) >= _VERIFIED_MAX:
             _verified.clear()
-        _verified[digest] = (time.monotonic() + ttl, principal, expires_at)
+        _verified[_digest(token)] = (time.monotonic() + ttl, principal, expires_at)
     return principal
 
 

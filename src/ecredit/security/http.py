@@ -13,11 +13,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from ecredit.errors import Unauthorized
-from ecredit.kit.http import ReadSession
+from ecredit.kit.http import open_read_session
 from ecredit.security import seclog
-from ecredit.security.credentials import authenticate_token
+from ecredit.security.credentials import authenticate_token, cached_principal
 from ecredit.security.permissions import EVERYONE, PERMISSIONS, Grant, authorize
 from ecredit.security.principals import ANONYMOUS, Principal, Role
 
@@ -33,12 +34,15 @@ def request_id(request: Request) -> str:
     return getattr(request.state, "request_id", "-")
 
 
-def current_principal(
+async def current_principal(
     request: Request,
-    session: ReadSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The caller: anonymous without credentials; 401 for bad credentials (never silently anonymous)."""
+    """The caller: anonymous without credentials; 401 for bad credentials (never silently anonymous).
+
+    Runs on the event loop: a credential verified lately (``credentials.cached_principal``) costs no
+    session and no worker-thread hop; only the others are looked up in the store, in a worker thread.
+    """
     rid = request_id(request)
     if credentials is None:
         if request.headers.get("authorization"):
@@ -46,14 +50,21 @@ def current_principal(
             raise _unauthorized("use Authorization: Bearer <token>")
         return ANONYMOUS.with_request(rid)
     token = credentials.credentials
-    try:
-        principal = authenticate_token(session, token)
-    except Unauthorized as exc:
-        prefix = token[:16] if token.startswith("eck_") else None
-        seclog.auth_failure(exc.detail, "bearer", rid, key_prefix=prefix)
-        raise _unauthorized(exc.detail) from None
+    principal = cached_principal(token)
+    if principal is None:
+        try:
+            principal = await run_in_threadpool(_authenticate_in_store, request, token)
+        except Unauthorized as exc:
+            prefix = token[:16] if token.startswith("eck_") else None
+            seclog.auth_failure(exc.detail, "bearer", rid, key_prefix=prefix)
+            raise _unauthorized(exc.detail) from None
     seclog.auth_success(principal.actor, principal.role.value, "bearer", rid)
     return principal.with_request(rid)
+
+
+def _authenticate_in_store(request: Request, token: str) -> Principal:
+    with open_read_session(request) as session:
+        return authenticate_token(session, token)
 
 
 def _unauthorized(detail: str) -> Unauthorized:
@@ -70,7 +81,7 @@ def require(action: str) -> Callable[..., Principal]:
     if action not in PERMISSIONS:
         raise KeyError(f"unknown action {action!r}")
 
-    def dependency(principal: CurrentPrincipal) -> Principal:
+    async def dependency(principal: CurrentPrincipal) -> Principal:  # in-memory: no worker-thread hop
         authorize(principal, action)
         return principal
 

@@ -74,6 +74,8 @@ PII_PATTERNS: Mapping[str, re.Pattern[str]] = MappingProxyType(
 def _clean(value: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected str or None, got {type(value).__name__}")
+    if value.isascii():  # NFKC leaves ASCII text as it is
+        return value.strip()
     return unicodedata.normalize("NFKC", value).strip()
 
 

@@ -69,6 +69,10 @@ PERMISSIONS: Mapping[str, Mapping[Role, Scope]] = {
     # Intake into the event lake: platforms send their own records; files are loaded by operators (CLI)
     "intake.submit": {R.platform: S.own},
     "intake.import": {R.admin: S.all},
+    # Risk warnings from monitoring: regulators see those with a shop in their region, a platform those
+    # naming its own shops or accounts; regulators confirm, dismiss and re-open them
+    "warnings.read": {R.platform: S.own, **STAFF},
+    "warnings.triage": {**STAFF},
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ecredit.security import masking
@@ -25,6 +26,32 @@ def pii_values(table: str, column: str, row_id: str, value: str | None) -> dict[
     if column in SEARCHABLE:
         names[f"{column}_bidx"] = vault.blind_index(value, column=column)
     return names
+
+
+def pii_values_many(table: str, column: str, items: Sequence[tuple[str, str | None]]) -> list[dict[str, Any]]:
+    """``pii_values`` of many (row id, value) pairs of one table and column, in order (bulk loads: the
+    nonces of all the values are drawn at once)."""
+    present = [(row_id, value) for row_id, value in items if value is not None]
+    vault = get_vault()
+    blobs = iter(vault.encrypt_many(present, table=table, column=column))
+    kind = PII_COLUMNS[column]
+    searchable = column in SEARCHABLE
+    enc, masked, bidx = f"{column}_enc", f"{column}_masked", f"{column}_bidx"
+    out: list[dict[str, Any]] = []
+    for _, value in items:
+        if value is None:
+            out.append({enc: None, masked: None, bidx: None} if searchable else {enc: None, masked: None})
+        elif searchable:
+            out.append(
+                {
+                    enc: next(blobs),
+                    masked: masking.mask(kind, value),
+                    bidx: vault.blind_index(value, column=column),
+                }
+            )
+        else:
+            out.append({enc: next(blobs), masked: masking.mask(kind, value)})
+    return out
 
 
 def set_pii(obj: Any, column: str, value: str | None) -> None:

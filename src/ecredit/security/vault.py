@@ -12,15 +12,21 @@ id, fails to decrypt. A random 96-bit nonce is safe for about 2**32 encryptions 
 The blind index is HMAC-SHA256 under the ring's separate blind-index key, domain-separated by the column
 name, over the NFKC-normalised, stripped value; callers normalise further (e.g. upper-case an ID number's
 check character) before calling. Use the same ``column`` label wherever values must be comparable.
+
+Bulk loads encrypt hundreds of thousands of fields: the constant parts of a blob and of its associated
+data (key id, table, column) and of a blind index's message (column) are built once per vault and reused,
+and ``encrypt_many`` draws the nonces of a whole batch with one call to the system's random source.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
 import struct
 import unicodedata
+from collections.abc import Iterable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -49,9 +55,27 @@ class Vault:
     def __init__(self, ring: KeyRing) -> None:
         self._ring = ring
         self._ciphers = {kid: AESGCM(key) for kid, key in ring.data_keys.items()}
+        self._headers = {kid: _header(kid) for kid in ring.data_keys}
+        # The constant prefixes, per (key id, table, column) and per blind-index column (a few dozen).
+        self._aad_prefixes = functools.lru_cache(maxsize=256)(_aad_prefix)
+        self._index_prefixes = functools.lru_cache(maxsize=256)(_index_prefix)
+        # A keyed HMAC to copy for each index: the key schedule is computed once, not per value.
+        self._index_hmac = hmac.new(ring.blind_index_key, digestmod=hashlib.sha256)
 
     def __repr__(self) -> str:
         return f"Vault(active_data_key_id={self._ring.active_data_key_id!r})"
+
+    def _aad_prefix(self, kid: str, table: str, column: str) -> bytes:
+        try:
+            return self._aad_prefixes(kid, table, column)
+        except TypeError:  # unhashable: not a str
+            return _aad_prefix(kid, table, column)
+
+    def _index_prefix(self, column: str) -> bytes:
+        try:
+            return self._index_prefixes(column)
+        except TypeError:  # unhashable: not a str
+            return _index_prefix(column)
 
     @property
     def active_key_id(self) -> str:
@@ -60,17 +84,27 @@ class Vault:
 
     def encrypt(self, plaintext: str, *, table: str, column: str, row_id: str) -> bytes:
         """Encrypt ``plaintext`` under the active data key, bound to table, column and row id."""
-        if not isinstance(plaintext, str):
-            raise VaultError(f"plaintext must be a str, got {type(plaintext).__name__}")
-        try:
-            data = plaintext.encode("utf-8")
-        except UnicodeEncodeError:
-            raise VaultError("plaintext is not encodable as UTF-8") from None
         kid = self._ring.active_data_key_id
-        aad = _associated_data(kid, table, column, row_id)
+        data = _utf8(plaintext)
+        aad = self._aad_prefix(kid, table, column) + _row_part(row_id)
         nonce = os.urandom(_NONCE_BYTES)
-        header = _header(kid)
-        return header + nonce + self._ciphers[kid].encrypt(nonce, data, aad)
+        return self._headers[kid] + nonce + self._ciphers[kid].encrypt(nonce, data, aad)
+
+    def encrypt_many(self, items: Iterable[tuple[str, str]], *, table: str, column: str) -> list[bytes]:
+        """``encrypt`` of each (row id, plaintext) for one table and column, in order: the same blobs,
+        with the nonces of the whole batch drawn at once."""
+        items = list(items)
+        kid = self._ring.active_data_key_id
+        prefix = self._aad_prefix(kid, table, column)
+        header = self._headers[kid]
+        cipher_encrypt = self._ciphers[kid].encrypt
+        nonces = os.urandom(_NONCE_BYTES * len(items))
+        blobs = []
+        for i, (row_id, plaintext) in enumerate(items):
+            nonce = nonces[i * _NONCE_BYTES : (i + 1) * _NONCE_BYTES]
+            aad = prefix + _row_part(row_id)
+            blobs.append(header + nonce + cipher_encrypt(nonce, _utf8(plaintext), aad))
+        return blobs
 
     def decrypt(self, blob: BlobLike, *, table: str, column: str, row_id: str) -> str:
         """Decrypt a blob made by ``encrypt`` for the same table, column and row id."""
@@ -78,7 +112,7 @@ class Vault:
         cipher = self._ciphers.get(kid)
         if cipher is None:
             raise VaultError(f"unknown data key id {kid!r}: the key ring no longer holds it")
-        aad = _associated_data(kid, table, column, row_id)
+        aad = self._aad_prefix(kid, table, column) + _row_part(row_id)
         try:
             data = cipher.decrypt(nonce, ciphertext, aad)
         except InvalidTag:
@@ -108,17 +142,15 @@ class Vault:
         """Return the keyed equality index (32 hex chars) of the NFKC-normalised, stripped value."""
         if not isinstance(value, str):
             raise VaultError(f"value must be a str, got {type(value).__name__}")
-        if not isinstance(column, str) or not column:
-            raise VaultError("column must be a non-empty str")
-        normalised = unicodedata.normalize("NFKC", value).strip()
+        # NFKC leaves ASCII text as it is: only other text needs normalising.
+        normalised = (value if value.isascii() else unicodedata.normalize("NFKC", value)).strip()
         try:
-            message = _length_prefixed(_BLIND_INDEX_LABEL, column.encode("utf-8")) + normalised.encode(
-                "utf-8"
-            )
+            message = self._index_prefix(column) + normalised.encode("utf-8")
         except UnicodeEncodeError:
-            raise VaultError("value or column is not encodable as UTF-8") from None
-        digest = hmac.new(self._ring.blind_index_key, message, hashlib.sha256).digest()
-        return digest[:_BLIND_INDEX_BYTES].hex()
+            raise VaultError("value is not encodable as UTF-8") from None
+        mac = self._index_hmac.copy()
+        mac.update(message)
+        return mac.digest()[:_BLIND_INDEX_BYTES].hex()
 
 
 def _header(kid: str) -> bytes:
@@ -130,15 +162,49 @@ def _length_prefixed(*parts: bytes) -> bytes:
     return b"".join(struct.pack(">I", len(part)) + part for part in parts)
 
 
-def _associated_data(kid: str, table: str, column: str, row_id: str) -> bytes:
-    for name, value in (("table", table), ("column", column), ("row_id", row_id)):
-        if not isinstance(value, str) or not value:
-            raise VaultError(f"{name} must be a non-empty str")
+def _utf8(plaintext: str) -> bytes:
+    if not isinstance(plaintext, str):
+        raise VaultError(f"plaintext must be a str, got {type(plaintext).__name__}")
     try:
-        parts = [part.encode("utf-8") for part in (kid, table, column, row_id)]
+        return plaintext.encode("utf-8")
+    except UnicodeEncodeError:
+        raise VaultError("plaintext is not encodable as UTF-8") from None
+
+
+def _encoded(name: str, value: str) -> bytes:
+    if not isinstance(value, str) or not value:
+        raise VaultError(f"{name} must be a non-empty str")
+    try:
+        return value.encode("utf-8")
     except UnicodeEncodeError:
         raise VaultError("table, column and row_id must be encodable as UTF-8") from None
+
+
+def _aad_prefix(kid: str, table: str, column: str) -> bytes:
+    """The associated data up to the row id: label, version, key id, table and column."""
+    parts = [_encoded("key id", kid), _encoded("table", table), _encoded("column", column)]
     return _length_prefixed(_AAD_LABEL, bytes((BLOB_VERSION,)), *parts)
+
+
+def _row_part(row_id: str) -> bytes:
+    """The last part of the associated data: the length-prefixed row id."""
+    raw = _encoded("row_id", row_id)
+    return struct.pack(">I", len(raw)) + raw
+
+
+def _associated_data(kid: str, table: str, column: str, row_id: str) -> bytes:
+    """The associated data a blob is bound to (see the module docstring)."""
+    return _aad_prefix(kid, table, column) + _row_part(row_id)
+
+
+def _index_prefix(column: str) -> bytes:
+    """The start of a blind index's message: the label and the column, length-prefixed."""
+    if not isinstance(column, str) or not column:
+        raise VaultError("column must be a non-empty str")
+    try:
+        return _length_prefixed(_BLIND_INDEX_LABEL, column.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise VaultError("value or column is not encodable as UTF-8") from None
 
 
 def _parse(blob: BlobLike) -> tuple[str, bytes, bytes]:

@@ -16,7 +16,7 @@ from ecredit.security import seclog
 from ecredit.security.permissions import Grant, authorize
 from ecredit.security.pii import blind_index, reveal, set_pii
 from ecredit.security.principals import Principal
-from ecredit.security.trail import record_change
+from ecredit.security.trail import append_change, prepare_change, record_change
 from ecredit.subjects import repository as repo
 from ecredit.subjects.errors import (
     DuplicatePlatform,
@@ -350,13 +350,16 @@ def get_shop_by_key_or_raise(
 def update_shop(session: Session, principal: Principal, shop_id: str, data: ShopUpdate) -> Shop:
     """Change a shop's name, category, contacts or open/closed status."""
     grant = authorize(principal, "shops.update")
-    shop = visible_shop(session, grant, shop_id)
     fields = data.model_dump(exclude_unset=True)
+    # The audit entry is checked and formatted before the first statement, which takes SQLite's write
+    # lock: inside the lock it costs its two statements only.
+    entry = prepare_change(principal, "shops.update", "shop", shop_id, {"fields": sorted(fields)})
+    shop = visible_shop(session, grant, shop_id)
     if "region_code" in fields and not grant.covers_region(fields["region_code"]):
         raise Forbidden(
             "the new region is outside your region", errors=[FieldError("region_code", "outside region")]
         )
-    record_change(session, principal, "shops.update", "shop", shop.id, {"fields": sorted(fields)})
+    append_change(session, entry)
     for column in ("phone", "address"):
         if column in fields:
             set_pii(shop, column, fields.pop(column))

@@ -1,0 +1,103 @@
+"""``reopened_shop`` (换壳重开): a shop that closed and a new shop tied to the same people soon after.
+
+``sql/reopened/pairs.sql`` joins the store's shop link keys (operating subject, legal representative, contact
+phone blind index: ``monitoring.snapshots.shop_links``) of shops that closed (every listing delisted) with
+those
+of shops opened between
+``reopen_tolerance_days`` before and ``reopen_max_gap_days`` after the old shop's last order. The old shop's
+record sets the confidence: confirmed warnings, or negative-review or refund rates above the platform's
+``reopen_norm_quantile``. One finding per new shop; the new shop is the finding's subject
+(``details.new_shop``),
+the old shop(s) its evidence.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, ClassVar
+
+from ecredit.analytics.engine import Engine
+from ecredit.monitoring.detectors.base import Detector, Progress, sql
+from ecredit.monitoring.findings import Finding, Member, MemberRole, WarningKind
+
+LINK_WORDS = {
+    "operator": "the same operator",
+    "legal_representative": "the same legal representative",
+    "phone": "the same contact phone",
+}
+
+
+class ReopenedShop(Detector):
+    name: ClassVar[str] = "reopened_shop"
+    version: ClassVar[str] = "1.0"
+    kind: ClassVar[WarningKind] = WarningKind.reopened_shop
+    lake_kinds: ClassVar[tuple[str, ...]] = ("orders", "reviews", "listings")
+    store_tables: ClassVar[tuple[str, ...]] = ("store_shop_links", "prior_misconduct")
+    parameter_keys: ClassVar[tuple[str, ...]] = (
+        "reopen_max_gap_days",
+        "reopen_tolerance_days",
+        "reopen_norm_quantile",
+    )
+
+    def run(self, engine: Engine, progress: Progress | None = None) -> list[Finding]:
+        pairs = engine.query(
+            sql("reopened/pairs.sql"),
+            max_gap_days=int(self.value("reopen_max_gap_days")),
+            tolerance_days=int(self.value("reopen_tolerance_days")),
+            norm_quantile=float(self.value("reopen_norm_quantile")),
+        ).to_pylist()
+        by_new: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        for row in pairs:
+            by_new[(row["new_platform"], row["new_shop_id"])].append(row)
+        if progress:
+            progress(f"{len(by_new)} new shops tied to closed shops")
+        out = []
+        for (platform, shop_id), rows in sorted(by_new.items()):
+            old = sorted({(r["old_platform"], r["old_shop_id"]) for r in rows})
+            links = sorted(
+                {
+                    r["new_link"] if r["new_link"] == r["old_link"] else f"{r['old_link']}->{r['new_link']}"
+                    for r in rows
+                }
+            )
+            misconduct = any(r["prior_misconduct"] for r in rows)
+            worse = any(r["worse_than_norm"] for r in rows)
+            confidence = 0.95 if misconduct else 0.8 if worse else 0.5
+            first = min(rows, key=lambda r: abs(r["gap_days"]))
+            words = ", ".join(sorted({LINK_WORDS.get(r["old_link"], r["old_link"]) for r in rows}))
+            record = (
+                "confirmed misconduct"
+                if misconduct
+                else "more negative reviews or refunds than most shops"
+                if worse
+                else "no recorded misconduct"
+            )
+            members = [Member(MemberRole.shop, platform, shop_id)]
+            members += [Member(MemberRole.shop, p, s, linked=True) for p, s in old]
+            out.append(
+                Finding(
+                    kind=self.kind,
+                    platform=platform,
+                    score=float(len(old)) + (2.0 if misconduct else 1.0 if worse else 0.0),
+                    confidence=confidence,
+                    summary=(
+                        f"shop {shop_id} opened {first['gap_days']} days after shop {first['old_shop_id']} "
+                        f"({first['old_platform']}) closed, with {words}; the old shop had {record}"
+                    ),
+                    members=members,
+                    details={
+                        "new_shop": {"platform": platform, "shop_id": shop_id},
+                        "old_shops": [{"platform": p, "shop_id": s} for p, s in old],
+                        "links": links,
+                        "gap_days": first["gap_days"],
+                        "old_last_order": first["last_order"].isoformat(),
+                        "old_orders": first["orders"],
+                        "old_refunds": first["refunds"],
+                        "old_reviews": first["reviews"],
+                        "old_negative_reviews": first["negative"],
+                        "prior_misconduct": misconduct,
+                        "worse_than_norm": worse,
+                    },
+                )
+            )
+        return out

@@ -1,0 +1,113 @@
+"""``ecredit monitor run``: register the lake and the store snapshots in the engine, run the detectors in
+order, store their findings as risk warnings (DESIGN.md §2: analytics jobs -> monitoring detectors -> risk
+warnings)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+from sqlalchemy import select
+
+from ecredit.analytics.engine import open_engine
+from ecredit.analytics.lake import Lake
+from ecredit.db import session_scope
+from ecredit.errors import BadRequest
+from ecredit.intake import formats
+from ecredit.monitoring import service, snapshots
+from ecredit.monitoring.detectors import DETECTORS, Detector
+from ecredit.monitoring.findings import DetectorRun, Finding, MemberRole
+from ecredit.monitoring.models import RiskWarning, WarningMember
+
+
+@dataclass
+class DetectorResult:
+    run: DetectorRun
+    findings: list[Finding]
+    seconds: float
+    new: int = 0
+    updated: int = 0
+
+
+@dataclass
+class MonitorRun:
+    engine: str
+    snapshot: str
+    results: dict[str, DetectorResult] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def plan(names: Iterable[str] | None) -> list[type[Detector]]:
+    """The detectors to run, in running order, with the ones they require."""
+    wanted = list(DETECTORS) if not names else list(names)
+    unknown = [n for n in wanted if n not in DETECTORS]
+    if unknown:
+        raise BadRequest(f"unknown detector(s) {', '.join(unknown)}; known: {', '.join(DETECTORS)}")
+    needed: set[str] = set()
+    for name in wanted:
+        needed.add(name)
+        needed.update(getattr(DETECTORS[name], "requires", ()))
+    return [cls for name, cls in DETECTORS.items() if name in needed]
+
+
+def prior_misconduct(session: object) -> pa.Table:
+    """Shops named in confirmed warnings: what re-opened shops are measured against."""
+    rows = session.execute(  # type: ignore[attr-defined]
+        select(WarningMember.platform, WarningMember.ref)
+        .join(RiskWarning, RiskWarning.id == WarningMember.warning_id)
+        .where(RiskWarning.status == "confirmed", WarningMember.role == MemberRole.shop.value)
+        .distinct()
+    ).all()
+    return pa.table(
+        {
+            "platform": pa.array([r[0] for r in rows], pa.string()),
+            "shop_id": pa.array([r[1] for r in rows], pa.string()),
+        }
+    )
+
+
+def run(
+    *,
+    engine_name: str | None = None,
+    detectors: Iterable[str] | None = None,
+    progress: Callable[[str, str], None] | None = None,
+    record: bool = True,
+) -> MonitorRun:
+    """Run the detectors over the committed lake; store their warnings unless ``record`` is False."""
+    started = time.monotonic()
+    classes = plan(detectors)
+    note = progress or (lambda _d, _m: None)
+    kinds = sorted({k for cls in classes for k in cls.lake_kinds})
+    schemas = {k: formats.lake_schema(formats.KINDS[k]) for k in kinds}
+    with open_engine(engine_name) as engine:
+        with session_scope(read_only=True) as session:
+            snapshot = engine.register_lake(session, Lake(), kinds, schemas=schemas)
+            tables = {t for cls in classes for t in cls.store_tables}
+            if "store_shop_links" in tables:
+                engine.register_arrow("store_shop_links", snapshots.shop_links(session))
+            if "prior_misconduct" in tables:
+                engine.register_arrow("prior_misconduct", prior_misconduct(session))
+        out = MonitorRun(engine=engine.name, snapshot=snapshot)
+        for cls in classes:
+            detector = cls()
+            t0 = time.monotonic()
+            note(cls.name, "running")
+            findings = detector.run(engine, lambda message, name=cls.name: note(name, message))
+            provenance = DetectorRun(
+                detector=cls.name,
+                version=cls.version,
+                engine=engine.name,
+                snapshot=snapshot,
+                parameters=detector.parameters(),
+            )
+            out.results[cls.name] = DetectorResult(provenance, findings, time.monotonic() - t0)
+            note(cls.name, f"{len(findings)} findings")
+    if record:
+        for result in out.results.values():
+            with session_scope() as session:
+                summary = service.record_findings(session, result.run, result.findings)
+            result.new, result.updated = summary.new, summary.updated
+    out.seconds = time.monotonic() - started
+    return out
