@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     spark_master: str = "local[2]"
     spark_shuffle_partitions: int = 4  # small data per job on a laptop-sized machine; raise on a cluster
     spark_driver_memory: str = "2g"  # read when the JVM starts (first Spark engine of the process)
+    spark_scratch: str | None = (
+        None  # where steps are written as Parquet (on a cluster: a shared file system)
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -708,6 +708,21 @@ def test_spark_engines_of_one_process_keep_their_own_views(spark):
     assert conf.get("spark.sql.session.timeZone") == "UTC"
 
 
+@pytest.mark.spark
+def test_spark_steps_do_not_compound_size_estimates(spark):
+    """A checkpoint keeps its origin's size estimate, and a loop of joins multiplies the estimates step after
+    step until planning spends minutes multiplying BigIntegers (seen with localCheckpoint: the digits
+    doubled per step). Steps written as Parquet are estimated from their files."""
+    with open_engine("spark") as e:
+        e.register_arrow("t0", pa.table({"a": list(range(200)), "b": [i % 7 for i in range(200)]}))
+        for i in range(1, 9):
+            e.run(f"t{i}", f"SELECT x.a, y.b FROM t{i - 1} x JOIN t{i - 1} y ON x.a = y.a")
+        frame = e._spark.table("t8")  # the engine's own session holds its views
+        estimate = int(str(frame._jdf.queryExecution().optimizedPlan().stats().sizeInBytes()))
+        assert estimate < 10**9, estimate
+        assert e.count("t8") == 200
+
+
 # ---------------------------------------------------------------- SQL files, transpilation, settings
 
 SQL_FILES = sorted(SRC.rglob("*.sql"))
