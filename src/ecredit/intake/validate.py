@@ -189,7 +189,7 @@ class Validator:
             return values
         if f.type == ENUM:
             flag(
-                present & ~_np(pc.is_in(values, pa.array(f.choices))),
+                present & ~_np(pc.is_in(values, pa.array(f.choices, type=pa.string()))),
                 f.name,
                 f"must be one of {', '.join(f.choices)}",
             )
