@@ -1045,6 +1045,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-bare-insert", action="store_true", help="skip the bare-insert baseline of the import"
     )
+    parser.add_argument(
+        "--markdown", type=Path, default=None, help="also write the results' markdown section to this file"
+    )
     return parser.parse_args(argv)
 
 
@@ -1079,6 +1082,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.record:
             record(section)
             console.print(f"results appended to {DOCS}")
+        if args.markdown is not None:
+            args.markdown.write_text(section, encoding="utf-8")
+            console.print(f"results written to {args.markdown}")
         ok = all(r.import_passed and all(x.passed for x in r.lookups) for r in results)
         return 0 if ok else 1
     finally:
