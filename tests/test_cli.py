@@ -228,6 +228,9 @@ class TestDemoAndVault:
         result = invoke("demo", "--no-serve", "--scale", "tiny")
         assert result.exit_code == 0, result.stdout
         assert "verification:" in result.stdout and "event lake:" in result.stdout
+        found = re.search(r"monitoring \(duckdb, \d+ s\): brushing_ring (\d+)", result.stdout)
+        assert found, result.stdout  # the tiny province holds a brushing ring: the demo warns of it
+        assert int(found.group(1)) >= 1
         token = re.search(r"/api/v1/marks/(\S+)'", result.stdout).group(1)
         assert invoke("marks", "check", token).exit_code == 0
         assert runner.invoke(app, ["marks", "check", token[:-2] + "zz"]).exit_code == 1

@@ -1,8 +1,9 @@
 """The demo: a simulated province (``ecredit.sim``) loaded through the same paths as the CLI.
 
 ``ecredit demo`` simulates the files platforms and the register office would deliver, registers the
-register, platforms and shops, verifies every shop (marks), ingests the platforms' events into the lake and
-prints what to open. Also home of small synthetic-identifier helpers used by tests and benchmarks.
+register, platforms and shops, verifies every shop (marks), ingests the platforms' events into the lake, runs
+the monitoring detectors (risk warnings) and prints what to open. Also home of small synthetic-identifier
+helpers used by tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class DemoInfo:
 
 
 def build(*, seed: int, log: Callable[[str], None], scale: str = "small") -> DemoInfo:
-    """Simulate a province, register it, verify every shop, ingest its events and issue marks.
+    """Simulate a province, register it, verify every shop, issue marks, ingest its events, run monitoring.
 
     Idempotent: the province is simulated once per scale and seed; loads that already happened load
     nothing twice.
@@ -96,6 +97,7 @@ def build(*, seed: int, log: Callable[[str], None], scale: str = "small") -> Dem
     from ecredit.config import get_settings
     from ecredit.db import get_engine, session_scope
     from ecredit.intake import loads as intake
+    from ecredit.monitoring import runner as monitoring_runner
     from ecredit.security import credentials
     from ecredit.security.principals import Role
     from ecredit.subjects import repository as subjects_repo
@@ -136,6 +138,12 @@ def build(*, seed: int, log: Callable[[str], None], scale: str = "small") -> Dem
     with session_scope(read_only=True) as session:
         stats = Lake().stats(session)
     log("event lake: " + ", ".join(f"{k} {v['records']:,}" for k, v in stats.items()))
+    monitored = monitoring_runner.run()  # a re-run refreshes the same warnings (fingerprints), adds none
+    log(
+        f"monitoring ({monitored.engine}, {monitored.seconds:.0f} s): "
+        + ", ".join(f"{name} {len(r.findings):,}" for name, r in monitored.results.items())
+        + " risk warnings"
+    )
     with session_scope(read_only=True) as session:
         found = session.execute(
             select(Shop.id, Shop.name, Mark.token)
@@ -168,6 +176,7 @@ def print_guide(info: DemoInfo, log: Callable[[str], None]) -> None:
         log(f"admin API key:   {info.admin_token}  (shown once; e.g.")
         auth = f"-H 'Authorization: Bearer {info.admin_token}'"
         log(f"                 curl {auth} '{base}/api/v1/shops?limit=5')")
+        log(f"risk warnings:   curl {auth} '{base}/api/v1/warnings?limit=5'")
     if info.sample_token:
         tampered = info.sample_token[:-2] + ("AA" if not info.sample_token.endswith("AA") else "BB")
         log(f"a valid mark:    curl '{base}/api/v1/marks/{info.sample_token}'")
