@@ -57,7 +57,9 @@ class Finding:
     confidence: float  # 0..1: the detector's estimate that the pattern is misconduct
     summary: str  # the pattern in words a regulator reads (English; the portal translates the kind)
     members: list[Member]
-    details: dict[str, Any] = field(default_factory=dict)  # structured evidence: counts, windows, thresholds
+    # Structured evidence: counts, windows, thresholds. Evidence about one platform's records goes in an
+    # object naming it (``{"platform": code, ...}``): a platform's view leaves other platforms' objects out.
+    details: dict[str, Any] = field(default_factory=dict)
 
     def ids(self, role: MemberRole) -> list[Member]:
         return sorted(m for m in self.members if m.role == role)
