@@ -311,13 +311,20 @@ class Lake:
 
     @staticmethod
     def active_files(
-        session: Session, kind: str | None = None, platform: str | None = None
+        session: Session,
+        kind: str | None = None,
+        platform: str | None = None,
+        *,
+        dates: tuple[dt.date, dt.date] | None = None,
     ) -> list[LakeFile]:
+        """The committed files (of a kind, a platform, partition dates in ``dates``, both ends included)."""
         stmt = select(LakeFile).where(LakeFile.retired_at.is_(None))
         if kind:
             stmt = stmt.where(LakeFile.kind == kind)
         if platform:
             stmt = stmt.where(LakeFile.platform == platform)
+        if dates is not None:
+            stmt = stmt.where(LakeFile.partition_date.between(*dates))
         return list(session.scalars(stmt.order_by(LakeFile.path)))
 
     def paths(self, files: Iterable[LakeFile]) -> list[str]:

@@ -1,0 +1,319 @@
+"""Real-time checks at intake (DESIGN.md §5): rules run on each accepted batch and raise risk warnings.
+
+Intake (floor 3) announces ``RecordsAccepted`` in the transaction that commits a batch's manifest rows;
+``wiring.py`` subscribes ``handle`` to it. Each rule (a ``RealtimeCheck``) says which event and which
+batches it reacts to, and returns findings; they are stored through the warning service
+(``record_findings``: fingerprints, evidence, detector name and version, triage as for every warning),
+in the same transaction, so a batch and its warnings commit together.
+
+Rules are set-based over the batch's Arrow columns (pyarrow compute, or one DuckDB query over the batch
+and the lake), never a Python loop over rows. A failing rule never refuses a batch: the failure is logged
+(``ecredit.monitoring.realtime``) with the batch id, and the batch is accepted without that rule's
+warnings. Another rule is one more class in ``CHECKS``: "a listed subject opening a shop" will react to
+``subjects.events.ShopRegistered`` the same way once the lists land.
+
+- ``realtime_track`` (``parcel_scans``): a scan before the parcel's pick-up, or a move between two scans
+  faster than any road vehicle may go (see ``sql/realtime/track.sql`` and ``docs/monitoring.md``). The
+  parcel's earlier scans are read from the lake's committed ``parcel_scans`` files of the platform within
+  ``realtime_track_window_days`` of the batch's dates, restricted to the batch's parcel ids.
+- ``realtime_carrier`` (``parcels``): a courier company without a verified identity: its USCC is no
+  registered logistics company, or the business register has no active entry for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy.orm import Session
+
+from ecredit.analytics.engine import load_sql
+from ecredit.analytics.lake import Lake
+from ecredit.identifiers.geo import prefectures
+from ecredit.intake.events import RecordsAccepted
+from ecredit.kit.events import DomainEvent
+from ecredit.kit.policy import Policy, policy
+from ecredit.monitoring import service
+from ecredit.monitoring.findings import DetectorRun, Finding, Member, MemberRole, WarningKind
+from ecredit.subjects import repository as subjects_repo
+from ecredit.subjects.models import SubjectKind
+from ecredit.verification import repository as verification_repo
+
+log = logging.getLogger("ecredit.monitoring.realtime")
+
+ENGINE = "intake"  # the provenance "engine" of a real-time warning: it ran at intake, not in a monitor run
+EXAMPLES = 5  # evidence entries kept in a warning's details
+
+
+class RealtimeCheck:
+    """A rule run on domain events as they are announced; subclasses set the class attributes."""
+
+    name: ClassVar[str]  # the detector name of its warnings
+    version: ClassVar[str]
+    kind: ClassVar[WarningKind]
+    event: ClassVar[type[DomainEvent]]
+    parameter_keys: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, rules: Policy | None = None) -> None:
+        self.rules = rules or policy("monitoring")
+
+    def applies(self, event: Any) -> bool:
+        return True
+
+    def parameters(self) -> dict[str, Any]:
+        out: dict[str, Any] = {k: self.rules.value(k) for k in self.parameter_keys}
+        out["policy"] = self.rules.ref
+        return out
+
+    def value(self, key: str) -> Any:
+        return self.rules.value(key)
+
+    def snapshot(self, event: Any) -> str:
+        return getattr(event, "batch_id", "")
+
+    def check(self, session: Session, event: Any) -> list[Finding]:
+        raise NotImplementedError
+
+
+def _local_dates(ts: pa.ChunkedArray | pa.Array, offset_hours: int) -> tuple[dt.date, dt.date]:
+    shifted = pc.add(ts.cast(pa.timestamp("us", tz="UTC")), pa.scalar(dt.timedelta(hours=offset_hours)))
+    bounds = pc.min_max(shifted)
+    return bounds["min"].as_py().date(), bounds["max"].as_py().date()
+
+
+class TrackCheck(RealtimeCheck):
+    name: ClassVar[str] = "realtime_track"
+    version: ClassVar[str] = "1.0"
+    kind: ClassVar[WarningKind] = WarningKind.impossible_track
+    event: ClassVar[type[DomainEvent]] = RecordsAccepted
+    parameter_keys: ClassVar[tuple[str, ...]] = (
+        "realtime_max_speed_kmh",
+        "realtime_region_slack_km",
+        "realtime_track_window_days",
+        "realtime_before_pickup_slack_minutes",
+    )
+    COLUMNS: ClassVar[tuple[str, ...]] = ("parcel_id", "scan_at", "status", "region_code")
+
+    def applies(self, event: RecordsAccepted) -> bool:
+        return event.kind == "parcel_scans" and event.records.num_rows > 0
+
+    def earlier_files(self, session: Session, event: RecordsAccepted) -> list[str]:
+        """The committed parcel_scans files of the platform within the window of the batch's dates."""
+        first, last = _local_dates(event.records.column("scan_at"), int(self.value("local_utc_offset")))
+        window = dt.timedelta(days=int(self.value("realtime_track_window_days")))
+        lake = Lake(event.lake_root)
+        files = Lake.active_files(
+            session, "parcel_scans", event.platform, dates=(first - window, last + window)
+        )
+        return lake.paths(f for f in files if f.batch_id != event.batch_id)
+
+    def legs(self, session: Session, event: RecordsAccepted) -> pa.Table:
+        """The offending scans of the batch's parcels (one row per scan before pick-up or too-fast leg)."""
+        import duckdb
+
+        batch = event.records.select(list(self.COLUMNS))
+        places = prefectures()
+        table = pa.table(
+            {
+                "code": [p.code for p in places],
+                "lat": pa.array([p.lat for p in places], pa.float64()),
+                "lon": pa.array([p.lon for p in places], pa.float64()),
+            }
+        )
+        con = duckdb.connect(config={"threads": 1})
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            con.register("batch_scans", batch)
+            con.register("prefectures", table)
+            paths = self.earlier_files(session, event)
+            if paths:
+                columns = ", ".join(self.COLUMNS)
+                con.execute(
+                    f"CREATE TEMP TABLE earlier_scans AS SELECT {columns} FROM {Lake.source_sql(paths)} "  # noqa: S608
+                    "WHERE parcel_id IN (SELECT parcel_id FROM batch_scans)"
+                )
+            else:
+                con.register("earlier_scans", batch.schema.empty_table())
+            return con.sql(
+                load_sql("ecredit.monitoring/sql/realtime/track.sql"),
+                params={
+                    "max_speed_kmh": float(self.value("realtime_max_speed_kmh")),
+                    "slack_km": float(self.value("realtime_region_slack_km")),
+                    "before_pickup_minutes": int(self.value("realtime_before_pickup_slack_minutes")),
+                },
+            ).to_arrow_table()
+        finally:
+            con.close()
+
+    def check(self, session: Session, event: RecordsAccepted) -> list[Finding]:
+        found = self.legs(session, event)
+        if not found.num_rows:
+            return []
+        max_kmh = float(self.value("realtime_max_speed_kmh"))
+        by_parcel: dict[str, list[dict[str, Any]]] = {}
+        for row in found.to_pylist():  # offending scans only: few, whatever the batch's size
+            by_parcel.setdefault(row["parcel_id"], []).append(row)
+        out = []
+        for parcel_id, rows in sorted(by_parcel.items()):
+            early = [r for r in rows if r["before_pickup"]]
+            fast = [r for r in rows if r["too_fast"]]
+            words = []
+            if early:
+                words.append(f"{len(early)} scan(s) more than the allowed minutes before its pick-up")
+            if fast:
+                worst = max(fast, key=lambda r: r["km"] / max(r["hours"], 1e-9))
+                words.append(
+                    f"a move of {worst['km']:.0f} km from {worst['prev_region']} to {worst['region_code']} "
+                    f"in {worst['hours']:.2f} h"
+                    + (f" ({len(fast)} such moves)" if len(fast) > 1 else "")
+                    + f", where {max_kmh:.0f} km/h allows no more than "
+                    f"{float(self.value('realtime_region_slack_km')):.0f} km + {max_kmh:.0f} km/h x the hours"
+                )
+            out.append(
+                Finding(
+                    kind=self.kind,
+                    platform=event.platform,
+                    score=float(len(early) + len(fast)),
+                    confidence=0.9 if fast else 0.7,  # a scanner's clock can be wrong; a distance cannot
+                    summary=f"parcel {parcel_id}: " + "; ".join(words),
+                    members=[Member(MemberRole.object, event.platform, parcel_id, "parcels")],
+                    details={
+                        "parcel_id": parcel_id,
+                        "batch_id": event.batch_id,
+                        "scans_before_pickup": [
+                            {
+                                "status": r["status"],
+                                "scan_at": r["scan_at"].isoformat(),
+                                "region_code": r["region_code"],
+                                "picked_up_at": r["picked_up_at"].isoformat(),
+                            }
+                            for r in early[:EXAMPLES]
+                        ],
+                        "impossible_moves": [
+                            {
+                                "from_region": r["prev_region"],
+                                "to_region": r["region_code"],
+                                "from_at": r["prev_at"].isoformat(),
+                                "to_at": r["scan_at"].isoformat(),
+                                "km": round(r["km"], 1),
+                                "hours": round(r["hours"], 3),
+                            }
+                            for r in fast[:EXAMPLES]
+                        ],
+                    },
+                )
+            )
+        return out
+
+
+class CarrierCheck(RealtimeCheck):
+    name: ClassVar[str] = "realtime_carrier"
+    version: ClassVar[str] = "1.0"
+    kind: ClassVar[WarningKind] = WarningKind.unverified_carrier
+    event: ClassVar[type[DomainEvent]] = RecordsAccepted
+
+    def applies(self, event: RecordsAccepted) -> bool:
+        return event.kind == "parcels" and event.records.num_rows > 0
+
+    def parameters(self) -> dict[str, Any]:
+        out = super().parameters()
+        out["active_register_statuses"] = list(policy("verification").value("active_register_statuses"))
+        out["verification_policy"] = policy("verification").ref
+        return out
+
+    def unverified(self, session: Session, usccs: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        """USCC -> (why its identity is not verified, its register status) for those not verified."""
+        active = frozenset(policy("verification").value("active_register_statuses"))
+        subjects = subjects_repo.subjects_by_usccs(session, usccs)
+        entries = verification_repo.register_entries_by_uscc(session, usccs)
+        out: dict[str, tuple[str, str | None]] = {}
+        for uscc in usccs:
+            subject, entry = subjects.get(uscc), entries.get(uscc)
+            status = entry.status if entry is not None else None
+            if subject is None:
+                out[uscc] = ("not_registered", status)
+            elif subject.kind != SubjectKind.logistics_company:
+                out[uscc] = ("not_a_logistics_company", status)
+            elif entry is None:
+                out[uscc] = ("no_register_entry", None)
+            elif entry.status not in active:
+                out[uscc] = ("register_inactive", status)
+        return out
+
+    def check(self, session: Session, event: RecordsAccepted) -> list[Finding]:
+        carriers = event.records.column("carrier_uscc")
+        counts = pc.value_counts(carriers).to_pylist()
+        by_uscc = {c["values"]: c["counts"] for c in counts if c["values"] is not None}
+        bad = self.unverified(session, sorted(by_uscc))
+        if not bad:
+            return []
+        words = {
+            "not_registered": "is not registered as a subject",
+            "not_a_logistics_company": "is registered, but not as a logistics company",
+            "no_register_entry": "has no entry in the business register",
+            "register_inactive": "is not active in the business register",
+        }
+        out = []
+        for uscc, (why, status) in sorted(bad.items()):
+            mask = pc.equal(carriers, pa.scalar(uscc, pa.string()))
+            examples = event.records.filter(mask).column("parcel_id").slice(0, EXAMPLES).to_pylist()
+            n = by_uscc[uscc]
+            out.append(
+                Finding(
+                    kind=self.kind,
+                    platform=event.platform,
+                    score=float(n),
+                    confidence=0.9 if why in ("not_registered", "register_inactive") else 0.7,
+                    summary=(
+                        f"{n} parcel(s) of batch {event.batch_id} went to courier company {uscc}, which "
+                        f"{words[why]}{f' (status {status})' if status else ''}: no verified identity"
+                    ),
+                    members=[Member(MemberRole.object, event.platform, uscc, "carriers")],
+                    details={
+                        "carrier_uscc": uscc,
+                        "reason": why,
+                        "register_status": status,
+                        "batch_id": event.batch_id,
+                        "parcels": n,
+                        "example_parcels": examples,
+                    },
+                )
+            )
+        return out
+
+
+CHECKS: tuple[type[RealtimeCheck], ...] = (TrackCheck, CarrierCheck)
+EVENTS: tuple[type[DomainEvent], ...] = tuple(dict.fromkeys(c.event for c in CHECKS))
+
+
+def handle(session: Session, event: DomainEvent) -> None:
+    """Run the rules that apply to the event; store their findings as warnings, in the event's transaction."""
+    for cls in CHECKS:
+        if not isinstance(event, cls.event):
+            continue
+        rule = cls()
+        if not rule.applies(event):
+            continue
+        try:
+            findings = rule.check(session, event)
+        except Exception:
+            log.exception("real-time check %s failed on batch %s", cls.name, rule.snapshot(event))
+            continue
+        if not findings:
+            continue
+        run = DetectorRun(
+            detector=cls.name,
+            version=cls.version,
+            engine=ENGINE,
+            snapshot=rule.snapshot(event),
+            parameters=rule.parameters(),
+        )
+        try:
+            with session.begin_nested():  # a failure leaves the batch's own writes as they were
+                service.record_findings(session, run, findings)
+        except Exception:
+            log.exception("real-time check %s could not record warnings of batch %s", cls.name, run.snapshot)
