@@ -7,15 +7,18 @@ file intake, and read the warnings through the warnings API and service.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from ecredit.analytics.lake import Lake
 from ecredit.monitoring.models import RiskWarning
+from ecredit.monitoring.realtime import track_violations
 from ecredit.security.audit import AuditEntry
 from tests.builders import make_platform, make_register_entry, make_shop, make_subject, uscc
 from tests.intake.helpers import write_csv
@@ -235,3 +238,67 @@ class TestFileIntake:
             rows = session.execute(select(RiskWarning.detector, RiskWarning.kind, RiskWarning.summary)).all()
         assert [(d, k) for d, k, _ in rows] == [("realtime_track", "impossible_track")]
         assert rows[0][2].startswith("parcel P-EARLY: 1 scan(s)")
+
+
+def _scans(*rows: tuple[str, str, str, str, bool]) -> pa.Table:
+    return pa.table(
+        {
+            "parcel_id": [r[0] for r in rows],
+            "scan_at": pa.array(
+                [dt.datetime.fromisoformat(r[1]) for r in rows], pa.timestamp("us", tz="UTC")
+            ),
+            "status": [r[2] for r in rows],
+            "region_code": [r[3] for r in rows],
+            "is_new": [r[4] for r in rows],
+        }
+    )
+
+
+def _violations(table: pa.Table) -> list[tuple[str, str, bool, bool]]:
+    found = track_violations(table, max_speed_kmh=120.0, slack_km=100.0, before_pickup_s=600)
+    return [(f["parcel_id"], f["status"], f["before_pickup"], f["too_fast"]) for f in found]
+
+
+class TestTrackViolations:
+    """The set-based rule itself, on hand-built columns."""
+
+    def test_only_what_involves_a_new_scan_is_reported(self):
+        table = _scans(
+            ("A", "2024-01-02T02:00:00+00:00", "picked_up", "370102", False),
+            (
+                "A",
+                "2024-01-02T03:00:00+00:00",
+                "in_transit",
+                "371002",
+                False,
+            ),  # old and too fast: reported before
+            ("A", "2024-01-02T20:00:00+00:00", "signed", "371002", True),
+            ("B", "2024-01-02T02:00:00+00:00", "picked_up", "370102", False),
+            ("B", "2024-01-02T03:00:00+00:00", "signed", "371002", True),
+        )
+        assert _violations(table) == [("B", "signed", False, True)]
+
+    def test_out_of_order_batches_unknown_regions_and_the_clock_slack(self):
+        table = _scans(
+            ("C", "2024-01-02T05:00:00+00:00", "signed", "110101", True),  # Beijing: no coordinates here
+            ("C", "2024-01-02T04:55:00+00:00", "picked_up", "370102", True),
+            ("D", "2024-01-02T01:55:00+00:00", "in_transit", "370102", True),  # 5 minutes early: a clock
+            ("D", "2024-01-02T02:00:00+00:00", "picked_up", "370102", False),
+            (
+                "E",
+                "2024-01-02T01:00:00+00:00",
+                "in_transit",
+                "370102",
+                True,
+            ),  # an hour before a later pick-up
+            ("E", "2024-01-02T02:00:00+00:00", "picked_up", "370102", False),
+        )
+        assert _violations(table) == [("E", "in_transit", True, False)]
+
+    def test_a_key_sent_twice_keeps_the_batch_version(self):
+        table = _scans(
+            ("F", "2024-01-02T02:00:00+00:00", "picked_up", "370102", False),
+            ("F", "2024-01-02T03:00:00+00:00", "signed", "370102", False),
+            ("F", "2024-01-02T03:00:00+00:00", "signed", "371002", True),  # corrected: Weihai, an hour later
+        )
+        assert _violations(table) == [("F", "signed", False, True)]

@@ -13,7 +13,7 @@ warnings. Another rule is one more class in ``CHECKS``: "a listed subject openin
 ``subjects.events.ShopRegistered`` the same way once the lists land.
 
 - ``realtime_track`` (``parcel_scans``): a scan before the parcel's pick-up, or a move between two scans
-  faster than any road vehicle may go (see ``sql/realtime/track.sql`` and ``docs/monitoring.md``). The
+  faster than any road vehicle may go (``track_violations``, numpy over the columns; docs/monitoring.md). The
   parcel's earlier scans are read from the lake's committed ``parcel_scans`` files of the platform within
   ``realtime_track_window_days`` of the batch's dates, restricted to the batch's parcel ids.
 - ``realtime_carrier`` (``parcels``): a courier company without a verified identity: its USCC is no
@@ -23,17 +23,19 @@ warnings. Another rule is one more class in ``CHECKS``: "a listed subject openin
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+import threading
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
-from ecredit.analytics.engine import load_sql
 from ecredit.analytics.lake import Lake
-from ecredit.identifiers.geo import prefectures
+from ecredit.identifiers.geo import EARTH_RADIUS_KM, prefectures
 from ecredit.intake.events import RecordsAccepted
 from ecredit.kit.events import DomainEvent
 from ecredit.kit.policy import Policy, policy
@@ -85,6 +87,120 @@ def _local_dates(ts: pa.ChunkedArray | pa.Array, offset_hours: int) -> tuple[dt.
     return bounds["min"].as_py().date(), bounds["max"].as_py().date()
 
 
+_local = threading.local()
+
+
+def _duckdb() -> Any:
+    """This thread's DuckDB connection for reading earlier scans (opening one costs about 10 ms)."""
+    con = getattr(_local, "con", None)
+    if con is None:
+        import duckdb
+
+        con = duckdb.connect(config={"threads": 1})
+        con.execute("SET TimeZone = 'UTC'")
+        _local.con = con
+    return con
+
+
+@functools.cache
+def _places() -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    rows = prefectures()
+    codes = pa.array([p.code for p in rows], pa.string())
+    return codes, np.radians([p.lat for p in rows]), np.radians([p.lon for p in rows])
+
+
+def track_violations(
+    scans: pa.Table, *, max_speed_kmh: float, slack_km: float, before_pickup_s: int
+) -> list[dict[str, Any]]:
+    """The offending scans among ``scans`` (parcel_id, scan_at, status, region_code, is_new), set-based.
+
+    Scans are put in order per parcel (scan time, then status); a scan of the same key seen twice keeps
+    the batch's version. A **leg** is two consecutive scans of a parcel: too fast when the straight-line
+    distance between their prefectures' centroids, less ``slack_km``, needs more than ``max_speed_kmh``.
+    A scan before pick-up: any other scan more than ``before_pickup_s`` earlier than the parcel's first
+    pick-up. Only what involves a new scan (``is_new``) is returned, one dict per offending scan.
+    """
+    if not scans.num_rows:
+        return []
+    keys = [("parcel_id", "ascending"), ("scan_at", "ascending"), ("status", "ascending")]
+    order = pc.sort_indices(scans, sort_keys=[*keys, ("is_new", "descending")])
+    t = scans.take(order)
+    parcel = pc.dictionary_encode(t["parcel_id"]).combine_chunks().indices.to_numpy(zero_copy_only=False)
+    status = pc.dictionary_encode(t["status"]).combine_chunks()
+    status_id = status.indices.to_numpy(zero_copy_only=False)
+    at = t["scan_at"].combine_chunks().cast(pa.int64()).to_numpy(zero_copy_only=False)
+    new = t["is_new"].combine_chunks().to_numpy(zero_copy_only=False)
+    keep = np.ones(len(at), dtype=bool)  # one scan per (parcel, time, status): the first is the newest
+    keep[1:] = ~((parcel[1:] == parcel[:-1]) & (at[1:] == at[:-1]) & (status_id[1:] == status_id[:-1]))
+    if not keep.all():
+        t, parcel, status_id, at, new = (
+            t.filter(pa.array(keep)),
+            parcel[keep],
+            status_id[keep],
+            at[keep],
+            new[keep],
+        )
+    n = len(at)
+    same = np.zeros(n, dtype=bool)  # the scan before is of the same parcel
+    same[1:] = parcel[1:] == parcel[:-1]
+    group = np.cumsum(~same) - 1
+    pickup_code = status.dictionary.index("picked_up").as_py()
+    pickup = status_id == pickup_code
+    never = np.iinfo(np.int64).max
+    picked_at = np.full(group[-1] + 1, never, dtype=np.int64)
+    np.minimum.at(picked_at, group[pickup], at[pickup])
+    pickup_new = np.zeros(group[-1] + 1, dtype=bool)
+    np.logical_or.at(pickup_new, group[pickup], new[pickup])
+    first_pickup = picked_at[group]
+    early = ~pickup & (first_pickup != never) & (first_pickup - at > before_pickup_s * 1_000_000)
+    early &= new | pickup_new[group]
+
+    codes, lat, lon = _places()
+    region = t["region_code"].combine_chunks()
+    prefecture = pc.binary_join_element_wise(pc.utf8_slice_codeunits(region, 0, 4), "00", "")
+    place = pc.index_in(prefecture, codes).to_numpy(zero_copy_only=False)  # NaN: not in the table
+    known = ~np.isnan(place)
+    idx = np.where(known, place, 0).astype(np.int64)
+    la, lo = lat[idx], lon[idx]
+    km = np.zeros(n)
+    hours = np.zeros(n)
+    leg = same.copy()
+    leg[1:] &= known[1:] & known[:-1] & (new[1:] | new[:-1])
+    if leg.any():
+        dlat, dlon = la[1:] - la[:-1], lo[1:] - lo[:-1]
+        h = np.sin(dlat / 2) ** 2 + np.cos(la[:-1]) * np.cos(la[1:]) * np.sin(dlon / 2) ** 2
+        km[1:] = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+        hours[1:] = (at[1:] - at[:-1]) / 3.6e9
+    fast = leg & (km - slack_km > max_speed_kmh * hours)
+    rows = np.flatnonzero(early | fast)
+    if not len(rows):
+        return []
+    picked = t.take(pa.array(rows))
+    prev = t.take(pa.array(np.maximum(rows - 1, 0)))
+    out = []
+    for j, i in enumerate(rows.tolist()):  # offending scans only
+        out.append(
+            {
+                "parcel_id": picked["parcel_id"][j].as_py(),
+                "scan_at": picked["scan_at"][j].as_py(),
+                "status": picked["status"][j].as_py(),
+                "region_code": picked["region_code"][j].as_py(),
+                "prev_at": prev["scan_at"][j].as_py(),
+                "prev_region": prev["region_code"][j].as_py(),
+                "picked_up_at": (
+                    dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(first_pickup[i]))
+                    if first_pickup[i] != never
+                    else None
+                ),
+                "km": float(km[i]),
+                "hours": float(hours[i]),
+                "before_pickup": bool(early[i]),
+                "too_fast": bool(fast[i]),
+            }
+        )
+    return out
+
+
 class TrackCheck(RealtimeCheck):
     name: ClassVar[str] = "realtime_track"
     version: ClassVar[str] = "1.0"
@@ -111,51 +227,54 @@ class TrackCheck(RealtimeCheck):
         )
         return lake.paths(f for f in files if f.batch_id != event.batch_id)
 
-    def legs(self, session: Session, event: RecordsAccepted) -> pa.Table:
-        """The offending scans of the batch's parcels (one row per scan before pick-up or too-fast leg)."""
-        import duckdb
-
-        batch = event.records.select(list(self.COLUMNS))
-        places = prefectures()
-        table = pa.table(
-            {
-                "code": [p.code for p in places],
-                "lat": pa.array([p.lat for p in places], pa.float64()),
-                "lon": pa.array([p.lon for p in places], pa.float64()),
-            }
-        )
-        con = duckdb.connect(config={"threads": 1})
+    def earlier_scans(self, session: Session, event: RecordsAccepted) -> pa.Table | None:
+        """The lake's committed scans of the batch's parcels within the window (None: no file to read)."""
+        paths = self.earlier_files(session, event)
+        if not paths:
+            return None
+        con = _duckdb()
+        batch = event.records.select(["parcel_id"])
+        con.register("ecredit_batch_parcels", batch)
         try:
-            con.execute("SET TimeZone = 'UTC'")
-            con.register("batch_scans", batch)
-            con.register("prefectures", table)
-            paths = self.earlier_files(session, event)
-            if paths:
-                columns = ", ".join(self.COLUMNS)
-                con.execute(
-                    f"CREATE TEMP TABLE earlier_scans AS SELECT {columns} FROM {Lake.source_sql(paths)} "  # noqa: S608
-                    "WHERE parcel_id IN (SELECT parcel_id FROM batch_scans)"
-                )
-            else:
-                con.register("earlier_scans", batch.schema.empty_table())
-            return con.sql(
-                load_sql("ecredit.monitoring/sql/realtime/track.sql"),
-                params={
-                    "max_speed_kmh": float(self.value("realtime_max_speed_kmh")),
-                    "slack_km": float(self.value("realtime_region_slack_km")),
-                    "before_pickup_minutes": int(self.value("realtime_before_pickup_slack_minutes")),
-                },
-            ).to_arrow_table()
+            columns = ", ".join(self.COLUMNS)
+            sql = (
+                f"SELECT {columns} FROM {Lake.source_sql(paths)} "  # noqa: S608 (see Lake.source_sql)
+                "WHERE parcel_id IN (SELECT parcel_id FROM ecredit_batch_parcels)"
+            )
+            return con.sql(sql).to_arrow_table()
         finally:
-            con.close()
+            con.unregister("ecredit_batch_parcels")
+
+    def legs(self, session: Session, event: RecordsAccepted) -> list[dict[str, Any]]:
+        """The offending scans of the batch's parcels: a scan before pick-up or the end of a too-fast leg."""
+        schema = pa.schema(
+            [
+                ("parcel_id", pa.string()),
+                ("scan_at", pa.timestamp("us", tz="UTC")),
+                ("status", pa.string()),
+                ("region_code", pa.string()),
+            ]
+        )
+        batch = event.records.select(list(self.COLUMNS)).cast(schema)
+        earlier = self.earlier_scans(session, event)
+        parts = [batch.append_column("is_new", pa.repeat(pa.scalar(True), batch.num_rows))]
+        if earlier is not None and earlier.num_rows:
+            earlier = earlier.cast(schema)
+            parts.append(earlier.append_column("is_new", pa.repeat(pa.scalar(False), earlier.num_rows)))
+        return track_violations(
+            pa.concat_tables(parts),
+            max_speed_kmh=float(self.value("realtime_max_speed_kmh")),
+            slack_km=float(self.value("realtime_region_slack_km")),
+            before_pickup_s=60 * int(self.value("realtime_before_pickup_slack_minutes")),
+        )
 
     def check(self, session: Session, event: RecordsAccepted) -> list[Finding]:
         found = self.legs(session, event)
-        if not found.num_rows:
+        if not found:
             return []
         max_kmh = float(self.value("realtime_max_speed_kmh"))
         by_parcel: dict[str, list[dict[str, Any]]] = {}
-        for row in found.to_pylist():  # offending scans only: few, whatever the batch's size
+        for row in found:  # offending scans only: few, whatever the batch's size
             by_parcel.setdefault(row["parcel_id"], []).append(row)
         out = []
         for parcel_id, rows in sorted(by_parcel.items()):
