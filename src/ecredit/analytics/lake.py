@@ -311,21 +311,35 @@ class Lake:
 
     @staticmethod
     def active_files(
-        session: Session,
-        kind: str | None = None,
-        platform: str | None = None,
-        *,
-        dates: tuple[dt.date, dt.date] | None = None,
+        session: Session, kind: str | None = None, platform: str | None = None
     ) -> list[LakeFile]:
-        """The committed files (of a kind, a platform, partition dates in ``dates``, both ends included)."""
         stmt = select(LakeFile).where(LakeFile.retired_at.is_(None))
         if kind:
             stmt = stmt.where(LakeFile.kind == kind)
         if platform:
             stmt = stmt.where(LakeFile.platform == platform)
-        if dates is not None:
-            stmt = stmt.where(LakeFile.partition_date.between(*dates))
         return list(session.scalars(stmt.order_by(LakeFile.path)))
+
+    def committed_paths(
+        self,
+        session: Session,
+        kind: str,
+        platform: str,
+        dates: tuple[dt.date, dt.date],
+        *,
+        except_batch: str | None = None,
+    ) -> list[str]:
+        """The absolute paths of a kind's committed files of a platform with partition dates in ``dates``
+        (both ends included), optionally without one batch's; paths only, no ORM rows (a per-batch query)."""
+        stmt = select(LakeFile.path).where(
+            LakeFile.retired_at.is_(None),
+            LakeFile.kind == kind,
+            LakeFile.platform == platform,
+            LakeFile.partition_date.between(*dates),
+        )
+        if except_batch is not None:
+            stmt = stmt.where(LakeFile.batch_id != except_batch)
+        return [str(self.root / path) for path in session.scalars(stmt.order_by(LakeFile.path))]
 
     def paths(self, files: Iterable[LakeFile]) -> list[str]:
         return [str(self.root / f.path) for f in files]
