@@ -22,6 +22,8 @@ warnings. Another rule is one more class in ``CHECKS``: "a listed subject openin
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime as dt
 import functools
 import logging
@@ -88,6 +90,8 @@ def _local_dates(ts: pa.ChunkedArray | pa.Array, offset_hours: int) -> tuple[dt.
 
 
 _local = threading.local()
+_opened: list[Any] = []
+_opened_lock = threading.Lock()
 
 
 def _duckdb() -> Any:
@@ -101,7 +105,20 @@ def _duckdb() -> Any:
         # Lake files never change once committed: their footers are read once per thread, not per batch.
         con.execute("SET parquet_metadata_cache = true")
         _local.con = con
+        with _opened_lock:
+            _opened.append(con)
     return con
+
+
+@atexit.register
+def _close_connections() -> None:
+    """Close the threads' connections before the interpreter tears its threads down (DuckDB aborts the
+    process when a connection is destroyed during that teardown)."""
+    with _opened_lock:
+        for con in _opened:
+            with contextlib.suppress(Exception):
+                con.close()
+        _opened.clear()
 
 
 @functools.cache
