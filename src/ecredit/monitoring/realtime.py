@@ -258,7 +258,7 @@ class TrackCheck(RealtimeCheck):
             columns = ", ".join(self.COLUMNS)
             # The range lets DuckDB skip files by their min/max statistics of parcel_id (the record key).
             sql = (
-                f"SELECT {columns} FROM {Lake.source_sql(paths)} "  # noqa: S608 (see Lake.source_sql)
+                f"SELECT {columns} FROM {Lake.source_sql(paths, path_columns=False)} "  # noqa: S608 (see source_sql)
                 "WHERE parcel_id BETWEEN $lo AND $hi "
                 "AND parcel_id IN (SELECT parcel_id FROM ecredit_batch_parcels)"
             )
