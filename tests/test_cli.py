@@ -237,6 +237,11 @@ class TestDemoAndVault:
         assert invoke("identity", "reverify", "--due").exit_code == 0
         lake_counts = json.loads(invoke("lake", "stats", "--json").stdout)
         assert lake_counts["orders"] > 1000 and lake_counts["accounts"] > 100
+        # The real-time checks ran on the parcels and scans: the demo's carriers are registered logistics
+        # companies, and the far empty parcels' tracks are impossible.
+        listed = invoke("warnings", "list", "--json", "--limit", "500").stdout.splitlines()
+        kinds = {json.loads(line)["kind"] for line in listed if line.strip()}
+        assert "impossible_track" in kinds and "unverified_carrier" not in kinds, kinds
 
         # No clear ID number, phone, street address or payer reference anywhere in the store or the lake.
         province = next((isolated_store / "demo").iterdir())

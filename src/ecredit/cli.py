@@ -536,13 +536,18 @@ def ingest(
     """Load platform records into the event lake in committed batches; bad rows go to FILE.rejects.csv.
 
     Exits 1 if any row was rejected (or, with --max-error-rate, if more than that share was), 2 on a file
-    that cannot be read at all. Running a file again loads nothing twice.
+    that cannot be read at all. Running a file again loads nothing twice. Parcels and parcel scans are
+    checked as they are loaded (real-time checks: unverified courier companies, impossible tracks); what
+    the checks find is stored as risk warnings (ecredit warnings list).
     """
     import time
 
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ecredit import wiring
     from ecredit.intake import loads as intake
+
+    wiring.wire()  # the real-time checks subscribe to intake's RecordsAccepted
 
     failed = over = False
     for file in files:

@@ -92,7 +92,7 @@ def build(*, seed: int, log: Callable[[str], None], scale: str = "small") -> Dem
 
     from sqlalchemy import select
 
-    from ecredit import jobs, migrate, sim
+    from ecredit import jobs, migrate, sim, wiring
     from ecredit.analytics.lake import Lake
     from ecredit.config import get_settings
     from ecredit.db import get_engine, session_scope
@@ -103,11 +103,12 @@ def build(*, seed: int, log: Callable[[str], None], scale: str = "small") -> Dem
     from ecredit.subjects import repository as subjects_repo
     from ecredit.subjects import service as subjects_service
     from ecredit.subjects.models import Shop
-    from ecredit.subjects.schemas import PlatformCreate
+    from ecredit.subjects.schemas import PlatformCreate, SubjectCreate
     from ecredit.verification.models import Mark
 
     settings = get_settings()
     migrate.upgrade(get_engine())
+    wiring.wire()  # the real-time checks run on the parcels and scans ingested below
     info = DemoInfo(data_dir=settings.data_dir)
     principal = jobs.cli_principal()
     province = settings.data_dir / "demo" / f"province-{scale}-{seed}"
@@ -127,6 +128,20 @@ def build(*, seed: int, log: Callable[[str], None], scale: str = "small") -> Dem
                 )
         summary = jobs.import_file(province / row["code"] / "shops.csv", kind="shops", platform=row["code"])
         log(f"platform {row['code']}: {summary['loaded']:,} shops registered, {summary['rejected']} rejected")
+    # The courier companies, as logistics companies (the real-time carrier check wants them registered).
+    with (province / "carriers.csv").open(encoding="utf-8") as fh, session_scope() as session:
+        for row in csv_module.DictReader(fh):
+            if subjects_repo.get_subject_by_uscc(session, row["uscc"]) is None:
+                subjects_service.create_subject(
+                    session,
+                    principal,
+                    SubjectCreate(
+                        kind="logistics_company",
+                        name=row["name"],
+                        uscc=row["uscc"],
+                        region_code=row["region_code"],
+                    ),
+                )
     counts = jobs.reverify(include_unverified=True)
     log(f"verification: {counts['verified']:,} verified, {counts['rejected']:,} rejected")
     for row in platforms:

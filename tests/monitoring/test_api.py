@@ -6,7 +6,7 @@ import pytest
 
 from ecredit.monitoring.findings import WarningKind
 from tests.builders import make_platform, make_shop
-from tests.monitoring.support import account, finding, record, ring, shop
+from tests.monitoring.support import account, finding, record, record_of, ring, shop
 
 PROBLEM = "application/problem+json"
 
@@ -123,3 +123,111 @@ class TestTriage:
         assert extra.status_code == 422 and extra.json()["errors"][0]["field"] == "verdict"
         missing = client.post("/api/v1/warnings/01ARZ3NDEKTSV4RRFFQ69G5FAV/confirm", json={})
         assert missing.status_code == 404 and missing.json()["code"] == "warnings.warning_not_found"
+
+
+@pytest.fixture
+def cross_platform(session):
+    """A ring with shops and accounts on qilu and haibin, and a haibin shop re-opened from a qilu shop."""
+    qilu = make_platform(session, code="qilu")
+    haibin = make_platform(session, code="haibin")
+    make_shop(session, platform=qilu, platform_shop_id="QL-S-1", region_code="370102")
+    make_shop(session, platform=haibin, platform_shop_id="HB-S-1", region_code="370202")
+    members = [
+        shop("qilu", "QL-S-1"),
+        shop("haibin", "HB-S-1"),
+        account("qilu", "qa7"),
+        account("haibin", "hb9"),
+    ]
+    members += [record_of("qilu", "QL-O-1"), record_of("haibin", "HB-O-2")]
+    ring_both, reopened = record(
+        session,
+        finding(
+            members,
+            platform="haibin",
+            summary="accounts qa7 (qilu) and hb9 (haibin) bought from QL-S-1 and HB-S-1; see HB-O-2",
+            details={
+                "orders": 2,
+                "shops": [
+                    {"platform": "qilu", "shop_id": "QL-S-1", "orders": 1},
+                    {"platform": "haibin", "shop_id": "HB-S-1", "orders": 1},
+                ],
+                "largest": {"platform": "haibin", "shop_id": "HB-S-1", "buyers": ["hb9"]},
+                "note": "HB-S-1 is the busier shop; qa7 also bought elsewhere",
+            },
+        ),
+        finding(
+            [shop("qilu", "QL-S-1"), shop("haibin", "HB-S-1", linked=True)],
+            kind=WarningKind.reopened_shop,
+            summary="shop QL-S-1 opened 9 days after shop HB-S-1 (haibin) closed",
+            details={
+                "new_shop": {"platform": "qilu", "shop_id": "QL-S-1"},
+                "old_shops": [{"platform": "haibin", "shop_id": "HB-S-1", "orders": 40, "refunds": 9}],
+                "links": ["operator"],
+            },
+        ),
+    )
+    return {"qilu": qilu, "haibin": haibin, "ring": ring_both.id, "reopened": reopened.id}
+
+
+class TestTenantDetails:
+    """Two platform peers each see only their own part of a warning that spans both (RELIABILITY.md C1)."""
+
+    def test_each_peer_sees_its_own_details_members_and_text(self, client_as, cross_platform):
+        qilu = client_as("platform", platform=cross_platform["qilu"])
+        haibin = client_as("platform", platform=cross_platform["haibin"])
+        url = f"/api/v1/warnings/{cross_platform['ring']}"
+
+        mine = qilu.get(url).json()
+        assert mine["details"] == {
+            "orders": 2,
+            "shops": [{"platform": "qilu", "shop_id": "QL-S-1", "orders": 1}],
+            "note": "[withheld] is the busier shop; qa7 also bought elsewhere",
+        }
+        assert mine["summary"] == (
+            "accounts qa7 (qilu) and [withheld] ([withheld]) bought from QL-S-1 and [withheld]; "
+            "see [withheld]"
+        )
+        assert {m["platform"] for m in mine["members"]} == {"qilu"}
+        assert "HB-" not in qilu.get(url).text and "hb9" not in qilu.get(url).text
+
+        theirs = haibin.get(url).json()
+        assert theirs["details"] == {
+            "orders": 2,
+            "shops": [{"platform": "haibin", "shop_id": "HB-S-1", "orders": 1}],
+            "largest": {"platform": "haibin", "shop_id": "HB-S-1", "buyers": ["hb9"]},
+            "note": "HB-S-1 is the busier shop; [withheld] also bought elsewhere",
+        }
+        assert {m["platform"] for m in theirs["members"]} == {"haibin"}
+        assert "QL-" not in haibin.get(url).text and "qa7" not in haibin.get(url).text
+        listed = {w["id"]: w for w in qilu.get("/api/v1/warnings").json()["items"]}
+        assert listed[cross_platform["ring"]]["summary"] == mine["summary"]
+        assert listed[cross_platform["ring"]]["member_counts"] == {"shops": 1, "accounts": 1, "objects": 1}
+
+    def test_linked_evidence_of_another_platform_is_left_out(self, client_as, cross_platform):
+        qilu = client_as("platform", platform=cross_platform["qilu"])
+        body = qilu.get(f"/api/v1/warnings/{cross_platform['reopened']}").json()
+        assert body["details"] == {
+            "new_shop": {"platform": "qilu", "shop_id": "QL-S-1"},
+            "old_shops": [],
+            "links": ["operator"],
+        }
+        assert body["summary"] == "shop QL-S-1 opened 9 days after shop [withheld] ([withheld]) closed"
+        assert [m["ref"] for m in body["members"]] == ["QL-S-1"]
+        # haibin is no party to it (its shop is linked evidence only): it does not see the warning.
+        haibin = client_as("platform", platform=cross_platform["haibin"])
+        assert haibin.get(f"/api/v1/warnings/{cross_platform['reopened']}").status_code == 404
+
+    def test_regulators_see_everything(self, client, cross_platform):
+        body = client.get(f"/api/v1/warnings/{cross_platform['ring']}").json()
+        assert len(body["details"]["shops"]) == 2 and "largest" in body["details"]
+        assert "HB-O-2" in body["summary"] and len(body["members"]) == 6
+
+    def test_an_export_by_a_platform_is_scoped_too(self, session, cross_platform):
+        from ecredit.monitoring import service
+        from ecredit.security.principals import Principal, Role
+
+        qilu = Principal(actor="key:q", role=Role.platform, platform_id=cross_platform["qilu"].id)
+        rows = {r["warning_id"]: r for r in service.export_rows(session, qilu, service.WarningFilters())}
+        ring_row = rows[cross_platform["ring"]]
+        assert "HB-" not in str(ring_row) and "hb9" not in str(ring_row)
+        assert ring_row["shop_ids"] == "qilu:QL-S-1" and ring_row["account_ids"] == "qilu:qa7"

@@ -53,7 +53,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
-from ecredit.analytics.lake import KEYS, KINDS, Lake
+from ecredit.analytics.lake import KEYS, KINDS, PARTITION_PATTERN, PATH_COLUMNS, Lake
 from ecredit.config import Settings, get_settings
 from ecredit.errors import EcreditError
 
@@ -66,9 +66,7 @@ READ_DIALECT = "duckdb"
 # view's name is the kind, and reviews carry a ``kind`` column of their own (initial | follow_up) that hive
 # partitioning would overwrite with "reviews" — so both engines read the files without hive partitioning
 # and take these two values from the path.
-PARTITION_COLUMNS = ("platform", "date")
-PARTITION_PATTERN = r"/platform=([^/]+)/date=([^/]+)/[^/]+$"
-FILE_COLUMN = "__ecredit_file"
+PARTITION_COLUMNS = PATH_COLUMNS
 BATCH_ROWS = 131_072  # rows per Arrow batch when fetching a table
 MAX_ERROR_CHARS = 4000  # engine messages are cut here (a JVM stack trace says nothing the SQL does not)
 
@@ -346,22 +344,9 @@ def _empty_lake_table(schema: pa.Schema) -> pa.Table:
     return pa.schema(fields).empty_table()
 
 
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _duckdb_lake_sql(paths: list[str]) -> str:
     """Every row of these files (columns united by name), with ``platform`` and ``date`` from the path."""
-    files = "[" + ", ".join(_sql_string(p) for p in paths) + "]"
-    pattern = _sql_string(PARTITION_PATTERN)
-    # File paths are quoted, the pattern is ours: no caller text reaches the SQL.
-    return (
-        f"SELECT * EXCLUDE ({FILE_COLUMN}), "  # noqa: S608
-        f"regexp_extract({FILE_COLUMN}, {pattern}, 1) AS platform, "
-        f"CAST(regexp_extract({FILE_COLUMN}, {pattern}, 2) AS DATE) AS date "
-        f"FROM read_parquet({files}, union_by_name = true, hive_partitioning = false, "
-        f"filename = {_sql_string(FILE_COLUMN)})"
-    )
+    return f"SELECT * FROM {Lake.source_sql(paths)}"  # noqa: S608 (see Lake.source_sql)
 
 
 def _snapshot(current: str, batch_ids: Iterable[str]) -> str:

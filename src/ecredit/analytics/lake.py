@@ -54,6 +54,12 @@ SCHEMA_VERSION = 1
 BATCH_COLUMN, ROW_COLUMN, INGESTED_COLUMN = "_batch", "_row", "_ingested_at"
 NEWEST_FIRST = f"{INGESTED_COLUMN} DESC, {BATCH_COLUMN} DESC, {ROW_COLUMN} DESC"
 PARTITION_COLUMNS = ("kind", "platform", "date")
+# The partition values readers take from a file's path: ``platform`` and ``date``. Never ``kind``: a reader
+# knows the kind it reads, and reviews have a ``kind`` column of their own (initial | follow_up) that hive
+# partitioning would overwrite with the path's "reviews" (it did, in compaction, before 2026-12-03).
+PATH_COLUMNS = ("platform", "date")
+PARTITION_PATTERN = r"/platform=([^/]+)/date=([^/]+)/[^/]+$"
+FILE_COLUMN = "__ecredit_file"
 WRITE_THREADS = 8
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
 
@@ -316,20 +322,59 @@ class Lake:
             stmt = stmt.where(LakeFile.platform == platform)
         return list(session.scalars(stmt.order_by(LakeFile.path)))
 
+    def committed_paths(
+        self,
+        session: Session,
+        kind: str,
+        platform: str,
+        dates: tuple[dt.date, dt.date],
+        *,
+        except_batch: str | None = None,
+    ) -> list[str]:
+        """The absolute paths of a kind's committed files of a platform with partition dates in ``dates``
+        (both ends included), optionally without one batch's; paths only, no ORM rows (a per-batch query)."""
+        stmt = select(LakeFile.path).where(
+            LakeFile.retired_at.is_(None),
+            LakeFile.kind == kind,
+            LakeFile.platform == platform,
+            LakeFile.partition_date.between(*dates),
+        )
+        if except_batch is not None:
+            stmt = stmt.where(LakeFile.batch_id != except_batch)
+        return [str(self.root / path) for path in session.scalars(stmt.order_by(LakeFile.path))]
+
     def paths(self, files: Iterable[LakeFile]) -> list[str]:
         return [str(self.root / f.path) for f in files]
 
     # ------------------------------------------------------------ reading
 
     @staticmethod
-    def source_sql(paths: Sequence[str], *, hive: bool = True) -> str:
-        """A DuckDB ``read_parquet`` over exactly these files."""
+    def source_sql(paths: Sequence[str], *, path_columns: bool = True) -> str:
+        """The one way to read lake files in DuckDB: a relation over exactly these files.
+
+        Hive partitioning is off (DuckDB would otherwise detect it from the ``key=value`` directories), so
+        every data column is read as stored: a partition value never shadows a column of the same name
+        (reviews' own ``kind``). With ``path_columns``, ``platform`` and ``date`` are taken from each file's
+        path and appended; without, the relation holds the data columns only (what a lake file stores, as
+        compaction rewrites it). Columns named like a path column inside a file (never written by intake)
+        are dropped: the path is the truth.
+        """
         files = "[" + ", ".join(_quote(p) for p in paths) + "]"
-        if not hive:
-            return f"read_parquet({files}, union_by_name=true)"
+        stray = ", ".join(_quote(c) for c in (*PATH_COLUMNS, FILE_COLUMN))
+        keep = f"COLUMNS(lambda c: c NOT IN ({stray}))"
+        if not path_columns:
+            read = f"read_parquet({files}, union_by_name = true, hive_partitioning = false)"
+            return f"(SELECT {keep} FROM {read})"  # noqa: S608 (paths quoted, names ours)
+        pattern = _quote(PARTITION_PATTERN)
+        read = (
+            f"read_parquet({files}, union_by_name = true, hive_partitioning = false, "
+            f"filename = {_quote(FILE_COLUMN)})"
+        )
         return (
-            f"read_parquet({files}, hive_partitioning=true, union_by_name=true, "
-            "hive_types={'kind': VARCHAR, 'platform': VARCHAR, 'date': DATE})"
+            f"(SELECT {keep}, "  # noqa: S608 (paths quoted, names ours)
+            f"regexp_extract({FILE_COLUMN}, {pattern}, 1) AS platform, "
+            f"CAST(regexp_extract({FILE_COLUMN}, {pattern}, 2) AS DATE) AS date "
+            f"FROM {read})"
         )
 
     @staticmethod
@@ -412,7 +457,7 @@ class Lake:
                     continue
                 partition = self.partition(k, platform, day)
                 sql = self.dedup_sql(
-                    k, self.source_sql(self.paths(members), hive=False), platform_column=False
+                    k, self.source_sql(self.paths(members), path_columns=False), platform_column=False
                 )
                 table = con.sql(f"{sql} ORDER BY {', '.join(KEYS[k])}").to_arrow_table()
                 batch_id = new_id()

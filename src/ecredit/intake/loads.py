@@ -14,8 +14,9 @@ REST protocol (RELIABILITY.md C8, C9, C10), for one request with key K of platfo
 2. **Validate** the records (no lock held). Any invalid record → the 422 answer, stored as K's answer.
 3. **Write** the batch's Parquet files durably (temporary name, fsync, rename, fsync of the directory).
 4. **Complete** (one transaction): the claim becomes ``done`` with its answer, *only if this request still
-   owns it*; the lake manifest rows and the audit entry are added in the same transaction. Only after this
-   commit is the answer sent. If the owner changed, nothing is committed and the files are removed.
+   owns it*; the lake manifest rows and the audit entry are added in the same transaction, which also
+   announces ``RecordsAccepted`` (monitoring's real-time checks record their warnings in it). Only after
+   this commit is the answer sent. If the owner changed, nothing is committed and the files are removed.
 
 A crash anywhere before step 4's commit leaves no manifest row (the files, if any, are invisible orphans)
 and a claim whose lease runs out; the client's retry with the same key takes it over and loads the batch
@@ -53,10 +54,12 @@ from ecredit.db import READ_ONLY, session_scope
 from ecredit.errors import BadRequest, EcreditError, FieldError, NotFound, ValidationFailed
 from ecredit.intake import decode
 from ecredit.intake import repository as intake_repo
+from ecredit.intake.events import RecordsAccepted
 from ecredit.intake.formats import KINDS, Kind, kind_from_name, lake_dictionary, lake_statistics
 from ecredit.intake.models import IntakeRequest
 from ecredit.intake.validate import Validated, Validator, to_lake
 from ecredit.kit.clock import utc_now
+from ecredit.kit.events import announce
 from ecredit.kit.ids import new_id
 from ecredit.security.context import get_vault
 from ecredit.security.permissions import authorize
@@ -290,6 +293,10 @@ def submit(
             # manifest row (the entry's object) has it.
             details = {"kind": kind.name, "records": batch.rows, "files": batch.files}
             record_change(session, principal, "intake.submit", "lake_batch", batch_id, details)
+            announce(
+                session,
+                RecordsAccepted(kind.name, code, batch_id, "rest", validated.table, str(lake.root)),
+            )
 
         if not _complete(bind, platform_id, key, owner, answer, batch_id, manifest):
             lake.remove_staged(staged)
@@ -620,6 +627,10 @@ def ingest_file(
                     "rejected": rejected,
                 }
                 record_change(session, principal, "intake.import", "lake_batch", batch_id, details)
+                announce(
+                    session,
+                    RecordsAccepted(spec.name, platform, batch_id, "file", validated.table, str(lake.root)),
+                )
         except IntegrityError:  # the same file is being loaded concurrently: that run has it
             lake.remove_staged(staged)
             return False

@@ -24,6 +24,10 @@ class WarningKind(enum.StrEnum):
     empty_parcel = "empty_parcel"  # 空包: parcels that carry nothing
     shared_payer = "shared_payer"  # one payer or device behind many buyer accounts
     reopened_shop = "reopened_shop"  # a new shop linked to a shop with misconduct
+    impossible_track = "impossible_track"  # a parcel scanned before its pick-up or moved faster than possible
+    unverified_carrier = (
+        "unverified_carrier"  # parcels given to a courier company without a verified identity
+    )
 
 
 class MemberRole(enum.StrEnum):
@@ -37,7 +41,7 @@ class Member:
     role: MemberRole
     platform: str  # platform code
     ref: str  # the platform's own id of the shop, account or record
-    object_kind: str | None = None  # for objects: orders | reviews | parcels | payments | parcel_scans
+    object_kind: str | None = None  # objects: orders | reviews | parcels | payments | parcel_scans | carriers
     # True for a member named only because the finding's subject links to it, not because it took part in
     # the pattern: the earlier shop with misconduct that a re-opened shop links to. The warning is about
     # the other members; a linked member is evidence (stored, shown, exported as ``linked_shop_ids``,
@@ -57,7 +61,9 @@ class Finding:
     confidence: float  # 0..1: the detector's estimate that the pattern is misconduct
     summary: str  # the pattern in words a regulator reads (English; the portal translates the kind)
     members: list[Member]
-    details: dict[str, Any] = field(default_factory=dict)  # structured evidence: counts, windows, thresholds
+    # Structured evidence: counts, windows, thresholds. Evidence about one platform's records goes in an
+    # object naming it (``{"platform": code, ...}``): a platform's view leaves other platforms' objects out.
+    details: dict[str, Any] = field(default_factory=dict)
 
     def ids(self, role: MemberRole) -> list[Member]:
         return sorted(m for m in self.members if m.role == role)

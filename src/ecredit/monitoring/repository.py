@@ -261,6 +261,19 @@ def members_of(
     return found
 
 
+def foreign_refs(session: Session, warning_ids: Sequence[str], *, platform: str) -> dict[str, set[str]]:
+    """warning id -> the refs and platform codes of its members on platforms other than ``platform`` (every
+    role, linked too): what a platform's view of the warning must not show."""
+    found: dict[str, set[str]] = {i: set() for i in warning_ids}
+    for chunk in _chunks(list(warning_ids)):
+        stmt = select(M.warning_id, M.ref, M.platform).where(
+            _one_of(session, M.warning_id, chunk), M.platform != platform
+        )
+        for warning_id, ref, code in session.connection().execute(stmt):
+            found[warning_id].update((ref, code))
+    return found
+
+
 def member_counts(
     session: Session, warning_ids: Sequence[str], *, platform: str | None = None
 ) -> dict[str, dict[str, int]]:

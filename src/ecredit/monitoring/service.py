@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -323,6 +324,56 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
         return dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
+WITHHELD = "[withheld]"  # what a platform reads in place of another platform's id
+_ID_CHAR = r"A-Za-z0-9_\-"
+
+
+@dataclass(frozen=True)
+class _TenantView:
+    """How one warning looks to a platform: evidence of other platforms left out (RELIABILITY.md C1).
+
+    Details entries that belong to another platform (a dict whose ``platform`` is another code, in a list
+    or as a value) are dropped; in every text (summary, details, triage reason) the ids and codes of the
+    warning's members on other platforms are replaced by ``[withheld]``.
+    """
+
+    tenant: str
+    foreign: frozenset[str]
+
+    def text(self, value: str | None) -> str | None:
+        if not value or not self.foreign:
+            return value
+        refs = "|".join(re.escape(r) for r in sorted(self.foreign, key=len, reverse=True))
+        return re.sub(rf"(?<![{_ID_CHAR}.])(?:{refs})(?![{_ID_CHAR}])", WITHHELD, value)
+
+    def _other(self, value: Any) -> bool:
+        return (
+            isinstance(value, dict)
+            and isinstance(value.get("platform"), str)
+            and value["platform"] != self.tenant
+        )
+
+    def details(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.details(v) for v in value if not self._other(v)]
+        if isinstance(value, dict):
+            return {k: self.details(v) for k, v in value.items() if not self._other(v)}
+        return value
+
+
+def _tenant_views(
+    session: Session, scope: _Scope | None, warning_ids: Sequence[str]
+) -> dict[str, _TenantView]:
+    """Per warning, the platform's view of it (empty when the caller is no platform)."""
+    if scope is None or not scope.tenant_code:
+        return {}
+    tenant = scope.tenant_code
+    foreign = repo.foreign_refs(session, warning_ids, platform=tenant)
+    return {i: _TenantView(tenant, frozenset(foreign.get(i, ()))) for i in warning_ids}
+
+
 def _search(
     session: Session, scope: _Scope, filters: WarningFilters, *, before_id: str | None, limit: int
 ) -> Sequence[RiskWarning]:
@@ -371,20 +422,23 @@ def get_warning(session: Session, principal: Principal, warning_id: str) -> Warn
     return warning_detail(session, _visible_warning(session, scope, warning_id), scope)
 
 
-def _read(warning: RiskWarning, counts: dict[str, int], subject_ids: list[str]) -> dict[str, Any]:
+def _read(
+    warning: RiskWarning, counts: dict[str, int], subject_ids: list[str], view: _TenantView | None = None
+) -> dict[str, Any]:
+    text = view.text if view is not None else (lambda value: value)
     return {
         "id": warning.id,
         "kind": warning.kind,
         "platform": warning.platform,
         "score": warning.score,
         "confidence": warning.confidence,
-        "summary": warning.summary,
+        "summary": text(warning.summary),
         "status": warning.status,
         "detector": warning.detector,
         "detector_version": warning.detector_version,
         "engine": warning.engine,
         "snapshot": warning.snapshot,
-        "triage_reason": warning.triage_reason,
+        "triage_reason": text(warning.triage_reason),
         "triaged_by": warning.triaged_by,
         "triaged_at": warning.triaged_at,
         "created_at": warning.created_at,
@@ -405,7 +459,8 @@ def warning_reads(
     platform = scope.tenant_code if scope else None
     counts = repo.member_counts(session, ids, platform=platform)
     subjects = repo.subject_ids_of(session, ids, platform=platform)
-    return [WarningRead(**_read(w, counts[w.id], subjects[w.id])) for w in warnings]
+    views = _tenant_views(session, scope, ids)
+    return [WarningRead(**_read(w, counts[w.id], subjects[w.id], views.get(w.id))) for w in warnings]
 
 
 def _member_read(m: Any) -> MemberRead:
@@ -428,9 +483,11 @@ def warning_detail(session: Session, warning: RiskWarning, scope: _Scope | None 
     for m in members:
         counts[m.role] = counts.get(m.role, 0) + 1
     subjects = sorted({m.subject_id for m in members if m.subject_id and not m.linked})
+    view = _tenant_views(session, scope, [warning.id]).get(warning.id)
+    details = warning.details or {}
     return WarningDetail(
-        **_read(warning, counts, subjects),
-        details=warning.details or {},
+        **_read(warning, counts, subjects, view),
+        details=view.details(details) if view is not None else details,
         members=[_member_read(m) for m in members],
     )
 
@@ -581,8 +638,10 @@ def export_rows(session: Session, principal: Principal, filters: WarningFilters)
         if not page:
             return
         members = repo.members_of(session, [w.id for w in page], platform=scope.tenant_code)
+        views = _tenant_views(session, scope, [w.id for w in page])
         for w in page:
             own = members[w.id]
+            view = views.get(w.id)
             parties = [m for m in own if not m.linked]
             yield {
                 "warning_id": w.id,
@@ -592,7 +651,7 @@ def export_rows(session: Session, principal: Principal, filters: WarningFilters)
                 "account_ids": _joined([m for m in parties if m.role == "account"], w.platform),
                 "object_ids": _joined([m for m in own if m.role == "object"], w.platform),
                 "score": w.score,
-                "summary": w.summary,
+                "summary": view.text(w.summary) if view is not None else w.summary,
                 "confidence": w.confidence,
                 "status": w.status,
                 "detector": w.detector,

@@ -7,15 +7,12 @@ simulator writes is a current Shandong division code. Region indices used inside
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
-import math
 from dataclasses import dataclass
-from importlib import resources
 
 import numpy as np
 
+from ecredit.identifiers.geo import haversine_km, prefectures
 from ecredit.identifiers.regions import region_name, region_records
 
 # Sorting hubs a long-haul parcel may pass through (Jinan, Linyi, Weifang).
@@ -65,14 +62,6 @@ class Geo:
         return region_name(self.county_codes[county]) or self.county_codes[county]
 
 
-def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    r = 6371.0
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dphi, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
-
-
 def _current_counties(prefecture: str) -> list[str]:
     from ecredit.identifiers.regions import region_table
 
@@ -89,12 +78,11 @@ def _current_counties(prefecture: str) -> list[str]:
 
 @functools.cache
 def load_geo() -> Geo:
-    """Read the prefecture table shipped with the package and the current county codes."""
-    text = resources.files("ecredit.sim").joinpath("data/prefectures.csv").read_text(encoding="utf-8")
-    rows = list(csv.DictReader(io.StringIO(text)))
-    codes = tuple(r["code"] for r in rows)
-    lat = np.array([float(r["lat"]) for r in rows])
-    lon = np.array([float(r["lon"]) for r in rows])
+    """The prefecture table (``ecredit.identifiers.geo``) and the current county codes."""
+    rows = prefectures()
+    codes = tuple(r.code for r in rows)
+    lat = np.array([r.lat for r in rows])
+    lon = np.array([r.lon for r in rows])
     counties: list[str] = []
     county_pref: list[int] = []
     for i, code in enumerate(codes):
@@ -110,7 +98,7 @@ def load_geo() -> Geo:
             if i == j:
                 dist[i, j] = SAME_PREFECTURE_KM
             else:
-                dist[i, j] = ROAD_FACTOR * _haversine_km(lat[i], lon[i], lat[j], lon[j])
+                dist[i, j] = ROAD_FACTOR * haversine_km(lat[i], lon[i], lat[j], lon[j])
     hubs = [codes.index(h) for h in HUB_PREFECTURES]
     hub_of = np.full((n, n), -1, dtype=np.int64)
     for i in range(n):
@@ -124,10 +112,10 @@ def load_geo() -> Geo:
                 hub_of[i, j] = best
     return Geo(
         prefecture_codes=codes,
-        prefecture_names=tuple(r["name"] for r in rows),
+        prefecture_names=tuple(r.name for r in rows),
         lat=lat,
         lon=lon,
-        population=np.array([float(r["population_10k"]) for r in rows]),
+        population=np.array([r.population_10k for r in rows]),
         county_codes=tuple(counties),
         county_prefecture=np.array(county_pref, dtype=np.int64),
         distance_km=dist,

@@ -53,7 +53,10 @@ class ReopenedShop(Detector):
             progress(f"{len(by_new)} new shops tied to closed shops")
         out = []
         for (platform, shop_id), rows in sorted(by_new.items()):
-            old = sorted({(r["old_platform"], r["old_shop_id"]) for r in rows})
+            by_old: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+            for r in rows:
+                by_old[(r["old_platform"], r["old_shop_id"])].append(r)
+            old = sorted(by_old)
             links = sorted(
                 {
                     r["new_link"] if r["new_link"] == r["old_link"] else f"{r['old_link']}->{r['new_link']}"
@@ -87,17 +90,28 @@ class ReopenedShop(Detector):
                     members=members,
                     details={
                         "new_shop": {"platform": platform, "shop_id": shop_id},
-                        "old_shops": [{"platform": p, "shop_id": s} for p, s in old],
+                        # Each old shop's record inside its own entry: a platform's view of the warning
+                        # leaves out the entries of other platforms (service._TenantView).
+                        "old_shops": [
+                            _old_shop(min(by_old[k], key=lambda r: abs(r["gap_days"]))) for k in old
+                        ],
                         "links": links,
-                        "gap_days": first["gap_days"],
-                        "old_last_order": first["last_order"].isoformat(),
-                        "old_orders": first["orders"],
-                        "old_refunds": first["refunds"],
-                        "old_reviews": first["reviews"],
-                        "old_negative_reviews": first["negative"],
                         "prior_misconduct": misconduct,
                         "worse_than_norm": worse,
                     },
                 )
             )
         return out
+
+
+def _old_shop(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "platform": row["old_platform"],
+        "shop_id": row["old_shop_id"],
+        "gap_days": row["gap_days"],
+        "last_order": row["last_order"].isoformat(),
+        "orders": row["orders"],
+        "refunds": row["refunds"],
+        "reviews": row["reviews"],
+        "negative_reviews": row["negative"],
+    }
