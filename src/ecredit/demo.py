@@ -81,7 +81,7 @@ class DemoInfo:
     admin_token: str | None = None
 
 
-def build(*, seed: int, log: Callable[[str], None], scale: str = "small") -> DemoInfo:
+def build(*, seed: int, log: Callable[[str], None], scale: str = "small", monitor: bool = True) -> DemoInfo:
     """Simulate a province, register it, verify every shop, issue marks, ingest its events, run monitoring.
 
     Idempotent: the province is simulated once per scale and seed; loads that already happened load
@@ -153,12 +153,13 @@ def build(*, seed: int, log: Callable[[str], None], scale: str = "small") -> Dem
     with session_scope(read_only=True) as session:
         stats = Lake().stats(session)
     log("event lake: " + ", ".join(f"{k} {v['records']:,}" for k, v in stats.items()))
-    monitored = monitoring_runner.run()  # a re-run refreshes the same warnings (fingerprints), adds none
-    log(
-        f"monitoring ({monitored.engine}, {monitored.seconds:.0f} s): "
-        + ", ".join(f"{name} {len(r.findings):,}" for name, r in monitored.results.items())
-        + " risk warnings"
-    )
+    if monitor:
+        monitored = monitoring_runner.run()  # a re-run refreshes the same warnings (fingerprints), adds none
+        log(
+            f"monitoring ({monitored.engine}, {monitored.seconds:.0f} s): "
+            + ", ".join(f"{name} {len(r.findings):,}" for name, r in monitored.results.items())
+            + " risk warnings"
+        )
     with session_scope(read_only=True) as session:
         found = session.execute(
             select(Shop.id, Shop.name, Mark.token)

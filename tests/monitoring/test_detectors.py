@@ -54,7 +54,7 @@ def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         db.get_engine.cache_clear()
         context.reset()
         try:
-            demo.build(seed=SEED, log=lambda _: None, scale="tiny")
+            demo.build(seed=SEED, log=lambda _: None, scale="tiny", monitor=False)  # tests run it
             yield next((data / "demo").iterdir())
         finally:
             db.get_engine().dispose()
