@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -67,6 +68,9 @@ class BrushingRing(Detector):
     version: ClassVar[str] = "1.0"
     kind: ClassVar[WarningKind] = WarningKind.brushing_ring
     lake_kinds: ClassVar[tuple[str, ...]] = ("orders",)
+    lake_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "orders": ("order_id", "shop_id", "buyer_id", "ordered_at", "status"),
+    }
     parameter_keys: ClassVar[tuple[str, ...]] = (
         "brushing_window_days",
         "brushing_step_days",
