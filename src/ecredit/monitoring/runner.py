@@ -110,6 +110,8 @@ def run(
             if "prior_misconduct" in tables:
                 engine.register_arrow("prior_misconduct", prior_misconduct(session))
         out = MonitorRun(engine=engine.name, snapshot=snapshot)
+        # A lake table made for several detectors is dropped after the last of them (memory on DuckDB).
+        last_reader = {kind: cls.name for cls in classes for kind in cls.lake_kinds if kind in shared}
         for cls in classes:
             detector = cls()
             t0 = time.monotonic()
@@ -124,6 +126,8 @@ def run(
             )
             out.results[cls.name] = DetectorResult(provenance, findings, time.monotonic() - t0)
             STEP_LOG.debug("detector %s: %.1f s, %d findings", cls.name, time.monotonic() - t0, len(findings))
+            for kind in [k for k, name in last_reader.items() if name == cls.name]:
+                engine.drop(kind)
             note(cls.name, f"{len(findings)} findings")
     if record:
         for result in out.results.values():
