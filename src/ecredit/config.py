@@ -37,7 +37,9 @@ class Settings(BaseSettings):
     # Analytics engine (DESIGN.md §3): DuckDB in process, or Spark (local[N] or a cluster master URL).
     engine: Literal["duckdb", "spark"] = "duckdb"
     duckdb_threads: int | None = None  # default: DuckDB's own (one per core)
-    duckdb_memory_limit: str | None = None  # e.g. "4GB"; default: DuckDB's own (80% of RAM)
+    duckdb_memory_limit: str | None = None  # e.g. "4GB"; default: analytics.engine.default_memory_limit()
+    duckdb_temp_directory: str | None = None  # where DuckDB spills; default: a temporary directory per engine
+    log_steps: bool = False  # log every analytics step with its time (and rows) to stderr
     spark_master: str = "local[2]"
     spark_shuffle_partitions: int = 4  # small data per job on a laptop-sized machine; raise on a cluster
     spark_driver_memory: str = "2g"  # read when the JVM starts (first Spark engine of the process)

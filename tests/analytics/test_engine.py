@@ -9,7 +9,10 @@ computed here in Python, and the Spark answers against DuckDB's row by row.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
+import os
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
@@ -815,3 +818,53 @@ class TestOpenEngine:
                 "current_setting('TimeZone') AS z"
             ).to_pylist()[0]
         assert got["t"] == 1 and got["m"].startswith("48") and got["z"] in ("UTC", "Etc/UTC")
+
+    def test_duckdb_spills_within_a_default_limit_to_a_directory_of_its_own(self):
+        from ecredit.config import Settings
+
+        engine = open_engine("duckdb", settings=Settings())
+        try:
+            got = engine.query(
+                "SELECT current_setting('memory_limit') AS m, current_setting('temp_directory') AS d, "
+                "current_setting('preserve_insertion_order') AS o"
+            ).to_pylist()[0]
+            scratch = Path(got["d"])
+            assert scratch.is_dir() and scratch.name.startswith("ecredit-duckdb-")
+            assert got["o"] is False
+            limit_mib = int(analytics.default_memory_limit().removesuffix("MiB"))
+            total_mib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+            assert limit_mib == max(1024, int(total_mib * analytics.DUCKDB_MEMORY_SHARE))
+            assert got["m"] != "" and limit_mib < total_mib * 0.5
+        finally:
+            engine.close()
+        assert not scratch.exists()
+
+    def test_a_temp_directory_given_is_used_and_kept(self, tmp_path: Path):
+        from ecredit.config import Settings
+
+        spill = tmp_path / "spill"
+        with open_engine("duckdb", settings=Settings(duckdb_temp_directory=str(spill))) as e:
+            got = e.query("SELECT current_setting('temp_directory') AS d").to_pylist()[0]
+        assert Path(got["d"]) == spill
+        assert tmp_path.exists()
+
+
+class TestStepLog:
+    def test_each_step_is_logged_with_its_time_and_rows(self, caplog):
+        from ecredit.config import Settings
+
+        level = caplog.at_level(logging.DEBUG, logger=analytics.STEP_LOG.name)
+        with level, open_engine("duckdb", settings=Settings()) as e:
+            e.run("three", "SELECT * FROM range(3) AS t(x)")
+            e.query("SELECT count(*) AS n FROM three")
+        lines = [r.getMessage() for r in caplog.records if r.name == analytics.STEP_LOG.name]
+        assert any(re.fullmatch(r"duckdb step three: \d+\.\d{3} s 3 rows \(peak RSS .+\)", m) for m in lines)
+        assert any(m.startswith("duckdb query SELECT count(*) AS n FROM three: ") for m in lines)
+
+    def test_nothing_is_logged_when_the_log_is_off(self, caplog):
+        from ecredit.config import Settings
+
+        level = caplog.at_level(logging.INFO, logger=analytics.STEP_LOG.name)
+        with level, open_engine("duckdb", settings=Settings()) as e:
+            e.run("one", "SELECT 1 AS x")
+        assert not [r for r in caplog.records if r.name == analytics.STEP_LOG.name]

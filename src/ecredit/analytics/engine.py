@@ -34,18 +34,23 @@ is a dotted, importable package; the rest is the file's path inside it, e.g.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime as dt
 import functools
 import importlib.resources
 import itertools
 import logging
 import math
+import os
 import re
+import resource
 import shutil
+import sys
 import tempfile
 import threading
+import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pyarrow as pa
@@ -71,6 +76,11 @@ BATCH_ROWS = 131_072  # rows per Arrow batch when fetching a table
 MAX_ERROR_CHARS = 4000  # engine messages are cut here (a JVM stack trace says nothing the SQL does not)
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# DuckDB's memory limit when ECREDIT_DUCKDB_MEMORY_LIMIT is unset: this share of the machine's memory
+# (DuckDB's own default is 80 %, on a machine the analytics share with the store, the API and other jobs).
+DUCKDB_MEMORY_SHARE = 0.2
+# Every step with its time, rows and the process's peak RSS, at DEBUG (ECREDIT_LOG_STEPS=1 prints them).
+STEP_LOG = logging.getLogger("ecredit.analytics.steps")
 
 
 class EngineError(EcreditError):
@@ -108,6 +118,7 @@ class Engine(Protocol):
         kinds: Iterable[str] = KINDS,
         *,
         schemas: Mapping[str, pa.Schema] | None = None,
+        columns: Mapping[str, Sequence[str]] | None = None,
     ) -> str: ...
     def register_arrow(self, name: str, table: pa.Table) -> None: ...
     def run(self, name: str, sql: str, **params: Any) -> str: ...
@@ -119,6 +130,38 @@ class Engine(Protocol):
     def close(self) -> None: ...
     def __enter__(self) -> Engine: ...
     def __exit__(self, *exc: object) -> None: ...
+
+
+# ---------------------------------------------------------------- step log
+
+
+def log_steps_to_stderr() -> None:
+    """Print the step log (``STEP_LOG``) on stderr: one line per step, table or query."""
+    if not any(getattr(h, "ecredit_steps", False) for h in STEP_LOG.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        handler.ecredit_steps = True  # type: ignore[attr-defined]
+        STEP_LOG.addHandler(handler)
+    STEP_LOG.setLevel(logging.DEBUG)
+
+
+@contextlib.contextmanager
+def _logged(engine: str, what: str, name: str, rows: Any = None) -> Iterator[None]:
+    """Time a step for the step log; ``rows()`` (if given) counts its result, only when the log is on."""
+    if not STEP_LOG.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    began = time.perf_counter()
+    yield
+    seconds = time.perf_counter() - began
+    counted = f" {rows():,} rows" if rows is not None else ""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+    STEP_LOG.debug("%s %s %s: %.3f s%s (peak RSS %.2f GiB)", engine, what, name, seconds, counted, peak)
+
+
+def _first_line(sql: str) -> str:
+    lines = [line.strip() for line in sql.splitlines() if line.strip() and not line.strip().startswith("--")]
+    return (lines[0] if lines else "")[:80]
 
 
 # ---------------------------------------------------------------- SQL: parse, check, bind, generate
@@ -349,6 +392,14 @@ def _duckdb_lake_sql(paths: list[str]) -> str:
     return f"SELECT * FROM {Lake.source_sql(paths)}"  # noqa: S608 (see Lake.source_sql)
 
 
+def kind_columns(kind: str, wanted: Iterable[str], engine: str = "") -> list[str]:
+    """The columns of a materialised lake table: ``platform``, ``date`` and ``wanted`` (checked names)."""
+    names = list(dict.fromkeys([*PARTITION_COLUMNS, *wanted]))
+    for name in names:
+        _check_name(name, engine)
+    return names
+
+
 def _snapshot(current: str, batch_ids: Iterable[str]) -> str:
     # Batch ids are ULIDs: their order is their creation order (to the millisecond).
     return max([current, *batch_ids])
@@ -374,6 +425,15 @@ def _schema_for(kind: str, schemas: Mapping[str, pa.Schema] | None, engine: str)
 # ---------------------------------------------------------------- DuckDB
 
 
+def default_memory_limit() -> str:
+    """``DUCKDB_MEMORY_SHARE`` of the machine's physical memory, in DuckDB's notation (at least 1 GB)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 8 * 2**30
+    return f"{max(1024, int(total * DUCKDB_MEMORY_SHARE / 2**20))}MiB"
+
+
 class DuckDBEngine:
     """DuckDB in process: views over the lake's Parquet files, steps as tables of an in-memory database."""
 
@@ -383,20 +443,36 @@ class DuckDBEngine:
         import duckdb
 
         settings = settings or get_settings()
-        config: dict[str, Any] = {}
+        if settings.log_steps:
+            log_steps_to_stderr()
+        # Spill to disk instead of growing: a memory limit of its own and a temporary directory of its own.
+        self._scratch = None if settings.duckdb_temp_directory else tempfile.mkdtemp(prefix="ecredit-duckdb-")
+        config: dict[str, Any] = {
+            "memory_limit": settings.duckdb_memory_limit or default_memory_limit(),
+            "temp_directory": settings.duckdb_temp_directory or self._scratch,
+            # Results need no insertion order (every consumer sorts or groups): lets DuckDB stream and spill.
+            "preserve_insertion_order": False,
+        }
         if settings.duckdb_threads:
             config["threads"] = settings.duckdb_threads
-        if settings.duckdb_memory_limit:
-            config["memory_limit"] = settings.duckdb_memory_limit
         try:
             self._con = duckdb.connect(config=config)
         except Exception as exc:
+            self._remove_scratch()
             raise EngineError(f"cannot start DuckDB: {_short(exc)}", engine=self.name) from exc
         # Timestamps with time zone are read, truncated and printed in UTC, as on Spark.
         self._execute("SET TimeZone = 'UTC'")
+        # Lake files' footers are read once per engine, not again for every query that binds a lake view (a
+        # kind of the medium province has 33,000 small files). Set here: not accepted by connect().
+        self._execute("SET parquet_metadata_cache = true")
 
     def __repr__(self) -> str:
         return "DuckDBEngine()"
+
+    def _remove_scratch(self) -> None:
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
     def _execute(self, sql: str) -> list[tuple]:
         """Run one statement to completion (DuckDB refuses new work while a result is unread)."""
@@ -427,17 +503,29 @@ class DuckDBEngine:
         kinds: Iterable[str] = KINDS,
         *,
         schemas: Mapping[str, pa.Schema] | None = None,
+        columns: Mapping[str, Sequence[str]] | None = None,
     ) -> str:
-        """One view per kind (de-duplicated) and ``<kind>_all`` (every stored version); the snapshot id."""
+        """One view per kind (de-duplicated) and ``<kind>_all`` (every stored version); the snapshot id.
+
+        ``columns``: for these kinds, ``<kind>`` is a table made once, holding only these columns (and
+        ``platform``, ``date``) of the newest versions, for kinds that several jobs read (``kind_columns``).
+        """
         snapshot = ""
         for kind in kinds:
             paths, newest = _lake_files(session, lake, kind, self.name)
             snapshot = _snapshot(snapshot, [newest])
             if paths:
-                self._replace(f"{kind}_all", "view", _duckdb_lake_sql(paths))
+                with _logged(self.name, "lake view", f"{kind}_all ({len(paths)} files)"):
+                    self._replace(f"{kind}_all", "view", _duckdb_lake_sql(paths))
             else:
                 self.register_arrow(f"{kind}_all", _empty_lake_table(_schema_for(kind, schemas, self.name)))
-            self._replace(kind, "view", lake.dedup_sql(kind, f"{kind}_all"))
+            newest_sql = lake.dedup_sql(kind, f"{kind}_all")
+            if columns is not None and kind in columns:
+                picked = ", ".join(kind_columns(kind, columns[kind], self.name))
+                with _logged(self.name, "lake table", kind, lambda kind=kind: self.count(kind)):
+                    self._replace(kind, "table", f"SELECT {picked} FROM ({newest_sql}) AS newest")  # noqa: S608
+            else:
+                self._replace(kind, "view", newest_sql)
         return snapshot
 
     def register_arrow(self, name: str, table: pa.Table) -> None:
@@ -449,13 +537,15 @@ class DuckDBEngine:
         except Exception as exc:
             raise EngineError(f"cannot register Arrow table {name}: {_short(exc)}", engine=self.name) from exc
         try:
-            self._replace(name, "table", f"SELECT * FROM {scratch}")  # noqa: S608
+            with _logged(self.name, "arrow", name, lambda: table.num_rows):
+                self._replace(name, "table", f"SELECT * FROM {scratch}")  # noqa: S608
         finally:
             self._con.unregister(scratch)
 
     def run(self, name: str, sql: str, **params: Any) -> str:
         _check_name(name, self.name)
-        self._replace(name, "table", prepare(sql, params, "duckdb"))
+        with _logged(self.name, "step", name, lambda: self.count(name)):
+            self._replace(name, "table", prepare(sql, params, "duckdb"))
         return name
 
     def _reader(self, cursor: Any, sql: str, rows: int) -> Any:
@@ -478,7 +568,8 @@ class DuckDBEngine:
             cursor.close()
 
     def query(self, sql: str, **params: Any) -> pa.Table:
-        return self._fetch(prepare(sql, params, "duckdb"))
+        with _logged(self.name, "query", _first_line(sql)):
+            return self._fetch(prepare(sql, params, "duckdb"))
 
     def count(self, name: str) -> int:
         found = self._execute(f"SELECT count(*) FROM {_check_name(name, self.name)}")  # noqa: S608
@@ -503,7 +594,8 @@ class DuckDBEngine:
 
     def table(self, name: str) -> pa.Table:
         """The table as Arrow, read in batches of ``BATCH_ROWS``."""
-        return self._fetch(f"SELECT * FROM {_check_name(name, self.name)}")  # noqa: S608
+        with _logged(self.name, "fetch", name):
+            return self._fetch(f"SELECT * FROM {_check_name(name, self.name)}")  # noqa: S608
 
     def drop(self, name: str) -> None:
         kind = self._kind_of(name)
@@ -512,6 +604,7 @@ class DuckDBEngine:
 
     def close(self) -> None:
         self._con.close()
+        self._remove_scratch()
 
     def __enter__(self) -> DuckDBEngine:
         return self
@@ -664,8 +757,12 @@ class SparkEngine:
         kinds: Iterable[str] = KINDS,
         *,
         schemas: Mapping[str, pa.Schema] | None = None,
+        columns: Mapping[str, Sequence[str]] | None = None,
     ) -> str:
-        """One view per kind (de-duplicated) and ``<kind>_all`` (every stored version); the snapshot id."""
+        """One view per kind (de-duplicated) and ``<kind>_all`` (every stored version); the snapshot id.
+
+        ``columns``: for these kinds the materialised ``<kind>`` holds only these, ``platform`` and ``date``.
+        """
         from pyspark.sql import functions as F
 
         snapshot = ""
@@ -690,8 +787,12 @@ class SparkEngine:
             else:
                 self.register_arrow(f"{kind}_all", _empty_lake_table(_schema_for(kind, schemas, self.name)))
             # sqlglot rewrites QUALIFY (Spark has none) as a subquery with a helper column: name the columns.
-            columns = ", ".join(f"`{c}`" for c in self._sql(f"SELECT * FROM {kind}_all").columns)  # noqa: S608
-            text = f"SELECT {columns} FROM ({to_spark_sql(lake.dedup_sql(kind, f'{kind}_all'))}) AS newest"  # noqa: S608
+            if columns is not None and kind in columns:
+                names = kind_columns(kind, columns[kind], self.name)
+            else:
+                names = self._sql(f"SELECT * FROM {kind}_all").columns  # noqa: S608
+            picked = ", ".join(f"`{c}`" for c in names)
+            text = f"SELECT {picked} FROM ({to_spark_sql(lake.dedup_sql(kind, f'{kind}_all'))}) AS newest"  # noqa: S608
             # Materialised once here: every later query of the kind starts from the de-duplicated rows
             # instead of scanning and windowing the files again (measured: 2-3 s -> 0.4 s a query, tests).
             self._keep(kind, self._sql(text), text)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from sqlalchemy import select
 
-from ecredit.analytics.engine import open_engine
+from ecredit.analytics.engine import STEP_LOG, open_engine
 from ecredit.analytics.lake import Lake
 from ecredit.db import session_scope
 from ecredit.errors import BadRequest
@@ -52,6 +52,25 @@ def plan(names: Iterable[str] | None) -> list[type[Detector]]:
     return [cls for name, cls in DETECTORS.items() if name in needed]
 
 
+def shared_columns(classes: Iterable[type[Detector]]) -> dict[str, list[str]]:
+    """The lake tables that two or more of these detectors read, each with the columns they read.
+
+    The runner has the engine make each of them once (``register_lake(columns=...)``): a view would
+    de-duplicate the kind's files again for every query that reads it. A kind some reader does not declare
+    columns of is left a view.
+    """
+    readers: dict[str, list[tuple[str, ...] | None]] = {}
+    for cls in classes:
+        for kind in cls.lake_kinds:
+            readers.setdefault(kind, []).append(cls.lake_columns.get(kind))
+    out: dict[str, list[str]] = {}
+    for kind, wanted in readers.items():
+        used = [w for w in wanted if w != ()]  # () : the detector reads no column of the de-duplicated view
+        if len(used) >= 2 and all(w is not None for w in used):
+            out[kind] = sorted({c for w in used for c in w})  # type: ignore[union-attr]
+    return out
+
+
 def prior_misconduct(session: object) -> pa.Table:
     """Shops named in confirmed warnings: what re-opened shops are measured against."""
     rows = session.execute(  # type: ignore[attr-defined]
@@ -83,13 +102,16 @@ def run(
     schemas = {k: formats.lake_schema(formats.KINDS[k]) for k in kinds}
     with open_engine(engine_name) as engine:
         with session_scope(read_only=True) as session:
-            snapshot = engine.register_lake(session, Lake(), kinds, schemas=schemas)
+            shared = shared_columns(classes)
+            snapshot = engine.register_lake(session, Lake(), kinds, schemas=schemas, columns=shared)
             tables = {t for cls in classes for t in cls.store_tables}
             if "store_shop_links" in tables:
                 engine.register_arrow("store_shop_links", snapshots.shop_links(session))
             if "prior_misconduct" in tables:
                 engine.register_arrow("prior_misconduct", prior_misconduct(session))
         out = MonitorRun(engine=engine.name, snapshot=snapshot)
+        # A lake table made for several detectors is dropped after the last of them (memory on DuckDB).
+        last_reader = {kind: cls.name for cls in classes for kind in cls.lake_kinds if kind in shared}
         for cls in classes:
             detector = cls()
             t0 = time.monotonic()
@@ -103,11 +125,16 @@ def run(
                 parameters=detector.parameters(),
             )
             out.results[cls.name] = DetectorResult(provenance, findings, time.monotonic() - t0)
+            STEP_LOG.debug("detector %s: %.1f s, %d findings", cls.name, time.monotonic() - t0, len(findings))
+            for kind in [k for k, name in last_reader.items() if name == cls.name]:
+                engine.drop(kind)
             note(cls.name, f"{len(findings)} findings")
     if record:
         for result in out.results.values():
+            t0 = time.monotonic()
             with session_scope() as session:
                 summary = service.record_findings(session, result.run, result.findings)
             result.new, result.updated = summary.new, summary.updated
+            STEP_LOG.debug("recorded %s: %.1f s", result.run.detector, time.monotonic() - t0)
     out.seconds = time.monotonic() - started
     return out

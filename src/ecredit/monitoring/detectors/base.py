@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from ecredit.analytics.engine import Engine, load_sql
@@ -36,6 +36,9 @@ class Detector:
     version: ClassVar[str]  # bump when the algorithm or its SQL changes what it finds
     kind: ClassVar[WarningKind]
     lake_kinds: ClassVar[tuple[str, ...]]  # the lake tables the detector reads
+    # The columns its SQL reads of each de-duplicated lake table (the runner materialises a table that
+    # several detectors read once, with the union of their columns); a kind left out is read whole.
+    lake_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     store_tables: ClassVar[tuple[str, ...]] = ()  # store snapshots it reads (registered by the runner)
     parameter_keys: ClassVar[tuple[str, ...]] = ()  # its entries in policy/monitoring.toml
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -34,6 +35,8 @@ from ecredit.monitoring.detectors.base import Detector, Progress, sql
 from ecredit.monitoring.findings import Finding, Member, MemberRole, WarningKind
 
 PREFIX = "brushing_"
+# Partition numbers: platform number * STRIDE + window number (days since 1970 / step: far below STRIDE).
+STRIDE = 1_000_000
 EVIDENCE = "brushing_evidence"  # ring, platform, order_id, shop_id, buyer_id, ordered_at: read by fake_review
 EVIDENCE_SCHEMA = (
     ("ring", pa.int64()),
@@ -67,6 +70,9 @@ class BrushingRing(Detector):
     version: ClassVar[str] = "1.0"
     kind: ClassVar[WarningKind] = WarningKind.brushing_ring
     lake_kinds: ClassVar[tuple[str, ...]] = ("orders",)
+    lake_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "orders": ("order_id", "shop_id", "buyer_id", "ordered_at", "status"),
+    }
     parameter_keys: ClassVar[tuple[str, ...]] = (
         "brushing_window_days",
         "brushing_step_days",
@@ -83,7 +89,11 @@ class BrushingRing(Detector):
         blocks = self.blocks(engine, note)
         rings = self._rings(blocks)
         note(f"{len(blocks.column('p').unique()) if blocks.num_rows else 0} blocks, {len(rings)} rings")
-        return self._findings(engine, rings)
+        findings = self._findings(engine, rings)
+        # Only the evidence is read later (fake_review).
+        for name in ("orders", "shops", "accounts", "platforms", "ring_members", "ring_shops", "ring_days"):
+            engine.drop(PREFIX + name)
+        return findings
 
     # ------------------------------------------------------------------ the search
 
@@ -108,6 +118,7 @@ class BrushingRing(Detector):
             PREFIX + "r",
             sql("brushing/tensor.sql"),
             step_days=float(step),
+            stride=STRIDE,
             min_account_cells=min_cells,
             min_shop_accounts=int(self.value("brushing_min_accounts")),
         )
@@ -123,10 +134,16 @@ class BrushingRing(Detector):
             engine.run(PREFIX + "r", f"SELECT * FROM {PREFIX}r_next")  # noqa: S608 (table names only)
             if not accepted:
                 break
-        if not found:
-            return pa.table({"round": pa.array([], pa.int64())})
-        union = " UNION ALL ".join(f"SELECT * FROM {name}" for name in found)  # noqa: S608
-        return engine.query(union)
+        if found:
+            union = " UNION ALL ".join(f"SELECT * FROM {name}" for name in found)  # noqa: S608
+            blocks = engine.query(union)
+        else:
+            blocks = pa.table({"round": pa.array([], pa.int64())})
+        # The search's tables are not needed any more (the tensor alone holds millions of cells on medium);
+        # the orders stay for the evidence (run drops them).
+        for name in [*found, "r", "r_next", "tot", "removed", "blk", "score", "cells", "margins", "offsets"]:
+            engine.drop(name if name.startswith(PREFIX) else PREFIX + name)
+        return blocks
 
     def _round(self, engine: Engine, rnd: int) -> int:
         """One D-Cube search in every live partition; the number of blocks accepted."""
@@ -156,6 +173,7 @@ class BrushingRing(Detector):
             min_lift=float(self.value("brushing_min_lift")),
             min_accounts=int(self.value("brushing_min_accounts")),
             min_cells_per_account=float(self.value("brushing_min_cells_per_account")),
+            stride=STRIDE,
         )
         engine.drop(best)
         found = engine.run(f"{PREFIX}found_{rnd}", sql("brushing/found.sql"), round=rnd)

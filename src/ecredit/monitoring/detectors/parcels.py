@@ -9,6 +9,7 @@ One SQL step (``sql/parcels/empty.sql``) marks each signed parcel with three sig
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ecredit.analytics.engine import Engine
@@ -21,6 +22,11 @@ class EmptyParcel(Detector):
     version: ClassVar[str] = "1.0"
     kind: ClassVar[WarningKind] = WarningKind.empty_parcel
     lake_kinds: ClassVar[tuple[str, ...]] = ("parcels", "parcel_scans", "orders")
+    lake_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "parcels": ("parcel_id", "order_id", "weight_grams", "ship_from_region", "ship_to_region"),
+        "parcel_scans": (),  # read from parcel_scans_all (sql/parcels/empty.sql says why)
+        "orders": ("order_id", "shop_id", "buyer_id"),
+    }
     parameter_keys: ClassVar[tuple[str, ...]] = (
         "empty_max_weight_grams",
         "empty_min_intercity_hours",

@@ -10,6 +10,7 @@ its payments as evidence. Devices the accounts share are reported in the details
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ecredit.analytics.engine import Engine
@@ -22,6 +23,11 @@ class SharedPayer(Detector):
     version: ClassVar[str] = "1.0"
     kind: ClassVar[WarningKind] = WarningKind.shared_payer
     lake_kinds: ClassVar[tuple[str, ...]] = ("payments", "orders", "accounts")
+    lake_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "payments": ("payment_id", "order_id", "payer_ref_bidx"),
+        "orders": ("order_id", "shop_id", "buyer_id"),
+        "accounts": ("account_id", "device_id"),
+    }
     parameter_keys: ClassVar[tuple[str, ...]] = ("shared_payer_min_accounts",)
 
     def run(self, engine: Engine, progress: Progress | None = None) -> list[Finding]:

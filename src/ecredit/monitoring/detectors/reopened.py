@@ -14,6 +14,7 @@ the old shop(s) its evidence.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ecredit.analytics.engine import Engine
@@ -32,6 +33,11 @@ class ReopenedShop(Detector):
     version: ClassVar[str] = "1.0"
     kind: ClassVar[WarningKind] = WarningKind.reopened_shop
     lake_kinds: ClassVar[tuple[str, ...]] = ("orders", "reviews", "listings")
+    lake_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "orders": ("shop_id", "ordered_at", "status"),
+        "reviews": ("shop_id", "rating"),
+        "listings": ("shop_id", "delisted_at"),
+    }
     store_tables: ClassVar[tuple[str, ...]] = ("store_shop_links", "prior_misconduct")
     parameter_keys: ClassVar[tuple[str, ...]] = (
         "reopen_max_gap_days",
@@ -66,7 +72,17 @@ class ReopenedShop(Detector):
             misconduct = any(r["prior_misconduct"] for r in rows)
             worse = any(r["worse_than_norm"] for r in rows)
             confidence = 0.95 if misconduct else 0.8 if worse else 0.5
-            first = min(rows, key=lambda r: abs(r["gap_days"]))
+            # Ties broken by the old shop and the links: rows come in no particular order (on either engine).
+            first = min(
+                rows,
+                key=lambda r: (
+                    abs(r["gap_days"]),
+                    r["old_platform"],
+                    r["old_shop_id"],
+                    r["old_link"],
+                    r["new_link"],
+                ),
+            )
             words = ", ".join(sorted({LINK_WORDS.get(r["old_link"], r["old_link"]) for r in rows}))
             record = (
                 "confirmed misconduct"

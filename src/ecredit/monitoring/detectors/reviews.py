@@ -15,6 +15,7 @@ One finding per shop, its fake reviews as evidence, with the reason of each.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -31,6 +32,10 @@ class ExtortionReviewer(Detector):
     version: ClassVar[str] = "1.0"
     kind: ClassVar[WarningKind] = WarningKind.extortion_reviewer
     lake_kinds: ClassVar[tuple[str, ...]] = ("reviews", "payments")
+    lake_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "reviews": ("review_id", "order_id", "shop_id", "buyer_id", "rating", "reviewed_at"),
+        "payments": ("order_id", "refund_cents", "refunded_at"),
+    }
     parameter_keys: ClassVar[tuple[str, ...]] = (
         "extortion_max_rating",
         "extortion_min_shops",
@@ -92,6 +97,10 @@ class FakeReview(Detector):
     version: ClassVar[str] = "1.0"
     kind: ClassVar[WarningKind] = WarningKind.fake_review
     lake_kinds: ClassVar[tuple[str, ...]] = ("reviews", "orders")
+    lake_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "reviews": ("review_id", "order_id", "shop_id", "buyer_id", "rating", "reviewed_at", "text"),
+        "orders": (),  # only through brushing_ring's evidence
+    }
     requires: ClassVar[tuple[str, ...]] = ("brushing_ring",)
     parameter_keys: ClassVar[tuple[str, ...]] = (
         "fake_review_min_rating",

@@ -33,7 +33,7 @@ scored AS (
     FROM bs
     JOIN ma ON ma.p = bs.p
     JOIN ms ON ms.p = bs.p
-    JOIN brushing_platforms AS pl ON pl.platform = split_part(bs.p, ':', 1)
+    JOIN brushing_platforms AS pl ON pl.pi = CAST(floor(bs.p / $stride) AS BIGINT)
 )
 SELECT
     *,

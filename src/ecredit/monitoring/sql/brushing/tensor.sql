@@ -5,14 +5,16 @@
 -- there (score.sql asks for min_cells_per_account) and is left out of that window: on a real platform most
 -- accounts order once in three weeks, so this keeps the search to the accounts that could form a ring. Likewise
 -- a shop that fewer than min_shop_accounts of those accounts bought from in the window cannot hold a ring there.
+-- p = the platform's number * $stride + the window's number (brushing_platforms).
 WITH windowed AS (
     SELECT
-        concat(c.platform, ':', CAST(CAST(floor(c.t / $step_days) AS BIGINT) - k.k AS VARCHAR)) AS p,
+        pl.pi * $stride + CAST(floor(c.t / $step_days) AS BIGINT) - k.k AS p,
         c.a,
         c.s,
         c.t,
         c.m
     FROM brushing_cells AS c
+    JOIN brushing_platforms AS pl ON pl.platform = c.platform
     CROSS JOIN brushing_offsets AS k
 ),
 active AS (
