@@ -1069,19 +1069,17 @@ def records_list(
             _json_line(item.model_dump(mode="json"))
         return
     table = Table()
-    for name in ("id", "subject", "kind", "class", "decided", "public until", "status", "rule"):
-        table.add_column(name, no_wrap=True)
-    table.add_column("title")
+    table.add_column("id", no_wrap=True)
+    for name in ("kind", "class", "decided", "public until", "status", "title"):
+        table.add_column(name)
     for r in items:
         table.add_row(
             r.id,
-            r.subject_id,
             r.kind.value,
             r.severity.value if r.severity else "-",
             str(r.decided_on),
             str(r.publicity_until) if r.publicity_until else "not published",
             r.status,
-            r.rule,
             r.title,
         )
     out.print(table)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
+from ecredit.kit.policy import policy
 from ecredit.kit.schemas import NO_NUL, TEXT, ULID, InputSchema, Int, Schema
 from ecredit.records.models import CommitmentStatus, Effect, RecordAction, RecordKind, Severity
 from ecredit.records.rules import PENALTY_TYPE_CODES
@@ -21,6 +22,10 @@ Summary = Annotated[str, StringConstraints(max_length=4000, pattern=NO_NUL)]
 EvidenceValue = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
 
 PenaltyType = enum.StrEnum("PenaltyType", {code: code for code in sorted(PENALTY_TYPE_CODES)})
+CommitmentType = enum.StrEnum(
+    "CommitmentType", {key: key for key in policy("records").value("commitment_types")}
+)
+"""The commitment types of ``policy/records.toml`` (``[commitment_types]``)."""
 
 
 class CreatableKind(enum.StrEnum):
@@ -156,7 +161,7 @@ class RecordList(Schema):
 
 class CommitmentCreate(InputSchema):
     subject_id: Id
-    type: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z_]{1,64}$")]
+    type: CommitmentType
     text: Text2000
     source_department: Text200
     signed_on: dt.date

@@ -314,7 +314,8 @@ def _subject_for(session: Session, grant: Grant, subject_id: str) -> Subject:
     try:
         return subjects_service.visible_subject(session, grant, subject_id)
     except SubjectNotFound:
-        raise InvalidRecord(
+        # 404 like an unknown operator of a new shop (subjects.service.create_shop).
+        raise SubjectNotFound(
             f"no subject {subject_id}", errors=[FieldError("subject_id", "no such subject")]
         ) from None
 
@@ -753,9 +754,10 @@ def sign_commitment(
     today = today or clock.today()
     grant = authorize(principal, "commitments.write")
     types = commitment_types()
-    if data.type not in types:
+    kind = str(data.type)
+    if kind not in types:  # the schema's enum is the policy's list; a reloaded policy may differ
         raise InvalidCommitment(
-            f"unknown commitment type {data.type!r}",
+            f"unknown commitment type {kind!r}",
             errors=[FieldError("type", f"must be one of {', '.join(sorted(types))}")],
         )
     if data.signed_on > today:
@@ -766,7 +768,7 @@ def sign_commitment(
     pol = records_policy()
     commitment = CreditCommitment(
         subject_id=subject.id,
-        type=data.type,
+        type=kind,
         text=mask_free_text(data.text),
         signed_on=data.signed_on,
         due_on=data.due_on,
@@ -783,7 +785,7 @@ def sign_commitment(
         NewRecord(
             subject_id=subject.id,
             kind=RecordKind.commitment.value,
-            title=f"信用承诺：{types[data.type]}",
+            title=f"信用承诺：{types[kind]}",
             source_department=data.source_department,
             decided_on=data.signed_on,
             legal_basis=pol.source("commitment_types"),
@@ -801,7 +803,7 @@ def sign_commitment(
         "commitments.sign",
         "credit_commitment",
         commitment.id,
-        {"subject_id": subject.id, "type": data.type, "record_id": record.id},
+        {"subject_id": subject.id, "type": kind, "record_id": record.id},
     )
     return commitment
 
