@@ -182,6 +182,10 @@ class TestPenaltyImport:
         with db.session_scope(read_only=True) as session:
             audited = session.scalars(select(AuditEntry).where(AuditEntry.action == "records.create")).all()
         assert len(audited) == 2
+        changed = _write(root / "p2.csv", [_row("甲公司", ids["a"][1], "R-1", fine="9")])
+        assert invoke("records", "import", str(changed), "--kind", "penalty").exit_code == 1
+        assert _rejects(changed)[1].startswith("决定书文号: already recorded as ")
+        assert {r.source_ref: r.amount_cents for r in _records()}["R-1"] == 500_000
 
     def test_gb18030_is_detected(self, store):
         root, ids = store

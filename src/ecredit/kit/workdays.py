@@ -9,6 +9,7 @@ years. A deadline that falls in a year it does not know is never guessed: ``add_
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import chinese_calendar
 
@@ -23,12 +24,14 @@ class CalendarUnknown(EcreditError):
     title = "Working-day calendar unknown"
 
 
+@functools.cache
 def known_years() -> range:
     """The years the pinned calendar covers (both holidays and adjusted working days)."""
     years = sorted({d.year for d in chinese_calendar.holidays} | {d.year for d in chinese_calendar.workdays})
     return range(years[0], years[-1] + 1)
 
 
+@functools.lru_cache(maxsize=8192)
 def is_workday(day: dt.date) -> bool:
     """True when ``day`` is a working day in mainland China; ``CalendarUnknown`` outside the known years."""
     try:

@@ -28,6 +28,7 @@ from ecredit.errors import EcreditError
 from ecredit.kit import clock
 from ecredit.kit.rows import RowRejected
 from ecredit.kit.tabular import Row
+from ecredit.records import repository as records_repo
 from ecredit.records import rules
 from ecredit.records import service as records_service
 from ecredit.records.models import RecordKind
@@ -350,6 +351,7 @@ def import_batch(
     by_bidx = subjects_repo.subject_ids_by_id_number_bidx(
         session, {blind_index("id_number", p.id_number) for p in parsed if p.id_number}
     )
+    existing = records_repo.by_sources(session, KINDS[kind], [p.new.source_ref or "" for p in parsed])
     for p in parsed:
         if p.uscc:
             subject_id = by_uscc.get(p.uscc)
@@ -366,8 +368,21 @@ def import_batch(
             continue
         p.new.subject_id = subject_id
         p.new.evidence = {"import_file": file_name, "import_row": p.number}
+        key = (p.new.source_ref or "", p.new.source_department)
         try:
-            _record, created = records_service.add_record(session, principal, p.new, today=today)
+            known = existing.get(key)
+            if known is not None and known.details.get("fingerprint") == records_service.fingerprint(
+                records_service.mask_new(p.new)
+            ):
+                result.unchanged += 1  # the same document with the same content: a re-run
+                continue
+            if known is not None:  # the same document with other content: DuplicateRecord names it
+                _record, created = records_service.add_record(session, principal, p.new, today=today)
+            else:
+                record, created = records_service.add_record(
+                    session, principal, p.new, today=today, check_existing=False
+                )
+                existing[key] = record
         except EcreditError as exc:
             result.rejected.append((p.number, _reason(exc)))
             continue
@@ -375,6 +390,7 @@ def import_batch(
             result.loaded += 1
         else:
             result.unchanged += 1
+    session.flush()
     result.rejected.sort()
     return result
 

@@ -62,6 +62,17 @@ def get_by_source(
     return session.scalars(stmt).one_or_none()
 
 
+def by_sources(session: Session, kind: str, refs: Sequence[str]) -> dict[tuple[str, str], CreditRecord]:
+    """(source_ref, source_department) -> record, for the records of ``kind`` with one of ``refs``."""
+    found: dict[tuple[str, str], CreditRecord] = {}
+    unique = sorted(set(refs))
+    for start in range(0, len(unique), 500):
+        stmt = select(R).where(R.kind == kind, R.source_ref.in_(unique[start : start + 500]))
+        for record in session.scalars(stmt):
+            found[(record.source_ref or "", record.source_department)] = record
+    return found
+
+
 def records_of(
     session: Session, subject_id: str, *, public_on: dt.date | None = None
 ) -> Sequence[CreditRecord]:

@@ -102,6 +102,17 @@ class Classification:
     reasons: list[str] = field(default_factory=list)
 
 
+_loaded: dict[str, tuple[Rule, ...]] = {}
+
+
+def rules_of(pol: Policy) -> tuple[Rule, ...]:
+    """``load_rules`` once per policy version (policies are immutable once loaded)."""
+    found = _loaded.get(pol.ref)
+    if found is None:
+        found = _loaded[pol.ref] = load_rules(pol)
+    return found
+
+
 def load_rules(pol: Policy) -> tuple[Rule, ...]:
     """The publicity rules of the policy, in file order."""
     rules = []

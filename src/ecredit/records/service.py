@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ecredit.errors import FieldError, Forbidden
 from ecredit.kit import clock, workdays
 from ecredit.kit.events import announce
+from ecredit.kit.ids import new_id
 from ecredit.kit.policy import Policy, policy
 from ecredit.records import repository as repo
 from ecredit.records import rules
@@ -89,7 +90,7 @@ class NewRecord:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _fingerprint(new: NewRecord) -> str:
+def fingerprint(new: NewRecord) -> str:
     """What makes a retry 'the same record': every input but the evidence of where it came from."""
     facts = new.facts
     body = {
@@ -113,6 +114,14 @@ def _fingerprint(new: NewRecord) -> str:
         "outcome": facts.outcome,
     }
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def mask_new(new: NewRecord) -> NewRecord:
+    """Mask phone and ID numbers in the free text of a new record (idempotent)."""
+    new.title = mask_free_text(new.title)
+    new.summary = mask_free_text(new.summary)
+    new.legal_basis = mask_free_text(new.legal_basis)
+    return new
 
 
 def _validate(new: NewRecord, today: dt.date) -> list[FieldError]:
@@ -162,22 +171,22 @@ def add_record(
     new: NewRecord,
     *,
     today: dt.date | None = None,
+    check_existing: bool = True,
 ) -> tuple[CreditRecord, bool]:
     """Create a record (no access check: callers authorise); ``(record, False)`` when the same document
-    was already recorded with the same content (a retry), ``DuplicateRecord`` when with other content."""
+    was already recorded with the same content (a retry), ``DuplicateRecord`` when with other content.
+    ``check_existing=False``: the caller looked the document number up already (bulk imports)."""
     today = today or clock.today()
     pol = records_policy()
-    new.title = mask_free_text(new.title)
-    new.summary = mask_free_text(new.summary)
-    new.legal_basis = mask_free_text(new.legal_basis)
+    mask_new(new)
     errors = _validate(new, today)
     if errors:
         raise InvalidRecord("invalid credit record", errors=errors)
-    fingerprint = _fingerprint(new)
-    if new.source_ref is not None:
+    digest = fingerprint(new)
+    if new.source_ref is not None and check_existing:
         existing = repo.get_by_source(session, new.source_ref, new.source_department, new.kind)
         if existing is not None:
-            if existing.details.get("fingerprint") == fingerprint:
+            if existing.details.get("fingerprint") == digest:
                 return existing, False
             raise DuplicateRecord(
                 f"{new.source_department} {new.source_ref} is already recorded as {existing.id} "
@@ -189,7 +198,7 @@ def add_record(
     effect = str(classified.effect)
     severity = str(classified.severity) if classified.severity else None
     rule = rules.choose_rule(
-        rules.load_rules(pol),
+        rules.rules_of(pol),
         regime=regime,
         kind=new.kind,
         decided_on=new.decided_on,
@@ -221,10 +230,11 @@ def add_record(
         "rule_confidence": rule.confidence,
         "repairable": rule.repairable,
         "department_code": principal.department,
-        "fingerprint": fingerprint,
+        "fingerprint": digest,
         **_publish_by(regime, new.kind, new.decided_on, pol),
     }
     record = CreditRecord(
+        id=new_id(),
         subject_id=new.subject_id,
         kind=new.kind,
         effect=effect,
@@ -246,8 +256,10 @@ def add_record(
         details=details,
     )
     session.add(record)
-    session.flush()
-    _history(session, principal, record, RecordAction.created, "", {"rule": rule.key})
+    # A bulk import flushes once per batch (``check_existing=False``: nothing reads the rows back before).
+    _history(
+        session, principal, record, RecordAction.created, "", {"rule": rule.key}, seq=1, flush=check_existing
+    )
     record_change(
         session,
         principal,
@@ -294,11 +306,14 @@ def _history(
     action: RecordAction,
     reason: str,
     details: dict[str, Any] | None = None,
+    *,
+    seq: int | None = None,
+    flush: bool = True,
 ) -> None:
     session.add(
         CreditRecordEvent(
             record_id=record.id,
-            seq=repo.next_event_seq(session, record.id),
+            seq=seq or repo.next_event_seq(session, record.id),
             action=action.value,
             actor=principal.actor,
             role=principal.role.value,
@@ -307,7 +322,8 @@ def _history(
             at=clock.utc_now(),
         )
     )
-    session.flush()
+    if flush:
+        session.flush()
 
 
 def _subject_for(session: Session, grant: Grant, subject_id: str) -> Subject:
