@@ -5,6 +5,7 @@ from ecredit.db import Base
 from ecredit.intake import models as intake_models
 from ecredit.monitoring import models as monitoring_models
 from ecredit.records import models as records_models
+from ecredit.scoring import models as scoring_models
 from ecredit.security import approvals as approvals_models
 from ecredit.security import audit as audit_models  # noqa: F401  (the audit trail's tables)
 from ecredit.security import models as security_models
@@ -20,6 +21,7 @@ __all__ = [
     "metadata",
     "monitoring_models",
     "records_models",
+    "scoring_models",
     "security_models",
     "subjects_models",
     "verification_models",

@@ -93,6 +93,19 @@ PERMISSIONS: Mapping[str, Mapping[Role, Scope]] = {
     # Credit commitments (信用承诺): signed, fulfilled and breached before the department that took them
     "commitments.read": {**STAFF},
     "commitments.write": {**STAFF},
+    # Credit evaluation: the public (and banks, departments, agencies) see a market entity's grade only; a
+    # platform the full evaluation of its own shops; regulators their region's, with the explanation
+    "scores.read": {
+        R.public: S.public,
+        R.bank: S.public,
+        R.department: S.public,
+        R.agency: S.public,
+        R.platform: S.own,
+        **STAFF,
+    },
+    "scores.run": {R.admin: S.all},
+    # Classified supervision: random-inspection plans drawn by regulators for their region
+    "supervision.plan": {**STAFF},
 }
 
 
