@@ -145,3 +145,17 @@ class TestWrites:
         assert retry.status_code == 200 and retry.json()["id"] == created.json()["id"]
         assert other.status_code == 404
         assert c.post("/api/v1/records", json=_penalty(shop.operator_id)).status_code == 403
+
+
+class TestCorrect:
+    def test_a_correction_through_the_api(self, session, client, client_as):
+        record = make_record(session, today=D26, decided_on=D26)
+        with frozen_today(dt.date(2026, 6, 1)):
+            response = client.post(
+                f"/api/v1/records/{record.id}/correct",
+                json={"reason": "金额更正", "amount_cents": 200_000_000},
+            )
+            assert response.status_code == 200, response.text
+            assert (response.json()["severity"], response.json()["rule"]) == ("serious", "ndrc36_serious")
+            bank = client_as("bank").post(f"/api/v1/records/{record.id}/correct", json={"reason": "x"})
+        assert bank.status_code == 403

@@ -27,6 +27,7 @@ from ecredit.records.schemas import (
     CommitmentCreate,
     CommitmentFulfil,
     PlatformPenaltyCreate,
+    RecordCorrect,
     RecordCreate,
 )
 from ecredit.security.audit import AuditEntry
@@ -336,6 +337,74 @@ class TestWithdraw:
                 basis_revoked_on=dt.date(2026, 6, 8),
                 today=dt.date(2026, 6, 8),
             )
+
+
+class TestCorrect:
+    def test_a_correction_reclassifies_and_keeps_what_changed(self, session, announced):
+        record = make_record(session, today=D26, decided_on=D26)  # 50,000 yuan: general, 1 year
+        assert (record.severity, record.rule) == ("general", "ndrc36_general")
+        service.correct_record(
+            session,
+            ADMIN,
+            record.id,
+            RecordCorrect(reason="罚款金额更正", amount_cents=200_000_000),
+            today=dt.date(2026, 6, 1),
+        )
+        assert (record.severity, record.rule, record.amount_cents) == (
+            "serious",
+            "ndrc36_serious",
+            200_000_000,
+        )
+        assert record.publicity_until == dt.date(2029, 5, 6)
+        last = repo.events_of(session, record.id)[-1]
+        assert last.action == "corrected" and last.reason == "罚款金额更正"
+        assert last.details["changed"]["severity"] == ["general", "serious"]
+        assert last.details["changed"]["publicity_until"] == ["2027-05-06", "2029-05-06"]
+        assert _audit(session, record.id)[-1].action == "records.correct"
+        # A retry of the corrected content is recognised as the same record.
+        again, created = service.create_record(
+            session,
+            ADMIN,
+            RecordCreate(
+                subject_id=record.subject_id,
+                kind="administrative_penalty",
+                title=record.title,
+                source_department=record.source_department,
+                source_ref=record.source_ref,
+                decided_on=D26,
+                legal_basis=record.legal_basis,
+                penalty_types=["fine"],
+                amount_cents=200_000_000,
+            ),
+            today=dt.date(2026, 6, 1),
+        )
+        assert (again.id, created) == (record.id, False)
+
+    def test_a_class_given_by_the_source_stays_unless_corrected(self, session):
+        record = make_record(session, today=D26, decided_on=D26, severity="minor")
+        service.correct_record(
+            session, ADMIN, record.id, RecordCorrect(reason="x", title="更正标题"), today=D26
+        )
+        assert (record.severity, record.title) == ("minor", "更正标题")
+        service.correct_record(
+            session, ADMIN, record.id, RecordCorrect(reason="x", severity="serious"), today=D26
+        )
+        assert record.rule == "ndrc36_serious"
+
+    def test_only_active_records_are_corrected_and_bad_values_name_the_field(self, session):
+        record = make_record(session, today=D26, decided_on=D26)
+        with pytest.raises(InvalidRecord) as exc:
+            service.correct_record(
+                session,
+                ADMIN,
+                record.id,
+                RecordCorrect(reason="x", decided_on=dt.date(2026, 6, 2)),
+                today=D26,
+            )
+        assert exc.value.errors[0].field == "decided_on"
+        service.withdraw_record(session, ADMIN, record.id, reason="x", basis_revoked_on=D26, today=D26)
+        with pytest.raises(InvalidTransition):
+            service.correct_record(session, ADMIN, record.id, RecordCorrect(reason="x", title="y"), today=D26)
 
 
 class TestArchive:

@@ -16,6 +16,7 @@ from ecredit.records.schemas import (
     CommitmentFulfil,
     CommitmentRead,
     PlatformPenaltyCreate,
+    RecordCorrect,
     RecordCreate,
     RecordDetail,
     RecordList,
@@ -153,6 +154,21 @@ def repair_record(
     record = service.repair_record(
         session, principal, record_id, reason=body.reason, commitment_id=body.commitment_id
     )
+    return service.record_read(record, service.clock.today())
+
+
+@router.post(
+    "/records/{record_id}/correct",
+    response_model=RecordRead,
+    responses=problem_responses(404, 409),
+    openapi_extra=route_meta("records.correct"),
+)
+def correct_record(
+    principal: _as("records.correct"), record_id: RowId, body: RecordCorrect, session: DbSession
+) -> RecordRead:
+    """Correct an active record's facts (fields left out keep their values); class, rule and window are
+    computed again and the history keeps what changed. 409 for a record that is not active."""
+    record = service.correct_record(session, principal, record_id, body)
     return service.record_read(record, service.clock.today())
 
 

@@ -47,3 +47,13 @@ class RecordRestored(DomainEvent):
     subject_id: str
     kind: str
     restored_by: str
+
+
+@dataclass(frozen=True)
+class RecordCorrected(DomainEvent):
+    """A record's facts were corrected: its class, rule and window may have changed."""
+
+    record_id: str
+    subject_id: str
+    kind: str
+    corrected_by: str

@@ -372,7 +372,7 @@ def import_batch(
         try:
             known = existing.get(key)
             if known is not None and known.details.get("fingerprint") == records_service.fingerprint(
-                records_service.mask_new(p.new)
+                records_service.resolved(p.new)
             ):
                 result.unchanged += 1  # the same document with the same content: a re-run
                 continue

@@ -81,6 +81,23 @@ class RecordRestore(InputSchema):
     reason: Reason
 
 
+class RecordCorrect(InputSchema):
+    """A correction of a record's facts (the source corrected its decision data); fields left out keep
+    their values. Class, rule and window are computed again."""
+
+    reason: Reason
+    title: Text200 | None = None
+    summary: Summary | None = None
+    legal_basis: Text2000 | None = None
+    decided_on: dt.date | None = None
+    severity: Severity | None = None
+    penalty_types: list[PenaltyType] | None = Field(default=None, max_length=10)
+    amount_cents: Int | None = Field(default=None, ge=0, le=10**15)
+    ban_until: dt.date | None = None
+    valid_until: dt.date | None = None
+    publicity_until: dt.date | None = Field(default=None, description="List entries: the list's term.")
+
+
 class PlatformPenaltyCreate(InputSchema):
     """A platform's own measure against one of its shops (电子商务法 Art. 36: announced promptly)."""
 

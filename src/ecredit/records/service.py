@@ -7,6 +7,7 @@ domain event there; the boundary commits. Classification and windows come from `
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -33,7 +34,13 @@ from ecredit.records.errors import (
     RecordNotFound,
     RepairNotAllowed,
 )
-from ecredit.records.events import RecordCreated, RecordRepaired, RecordRestored, RecordWithdrawn
+from ecredit.records.events import (
+    RecordCorrected,
+    RecordCreated,
+    RecordRepaired,
+    RecordRestored,
+    RecordWithdrawn,
+)
 from ecredit.records.models import (
     CommitmentStatus,
     CreditCommitment,
@@ -50,6 +57,7 @@ from ecredit.records.schemas import (
     CommitmentRead,
     PlatformPenaltyCreate,
     PublicRecordRead,
+    RecordCorrect,
     RecordCreate,
     RecordDetail,
     RecordEventRead,
@@ -124,6 +132,14 @@ def mask_new(new: NewRecord) -> NewRecord:
     return new
 
 
+def resolved(new: NewRecord) -> NewRecord:
+    """The new record as it is fingerprinted: free text masked, the regime resolved from the department."""
+    mask_new(new)
+    markers = records_policy().value("samr_department_markers")
+    new.regime = new.regime or rules.regime_of(new.source_department, markers)
+    return new
+
+
 def _validate(new: NewRecord, today: dt.date) -> list[FieldError]:
     errors = []
     facts = new.facts
@@ -182,6 +198,7 @@ def add_record(
     errors = _validate(new, today)
     if errors:
         raise InvalidRecord("invalid credit record", errors=errors)
+    new.regime = new.regime or rules.regime_of(new.source_department, pol.value("samr_department_markers"))
     digest = fingerprint(new)
     if new.source_ref is not None and check_existing:
         existing = repo.get_by_source(session, new.source_ref, new.source_department, new.kind)
@@ -193,7 +210,7 @@ def add_record(
                 "with other content",
                 errors=[FieldError("source_ref", f"already recorded as {existing.id}")],
             )
-    regime = new.regime or rules.regime_of(new.source_department, pol.value("samr_department_markers"))
+    regime = new.regime
     classified = rules.classify(new.kind, new.facts, new.severity, pol)
     effect = str(classified.effect)
     severity = str(classified.severity) if classified.severity else None
@@ -226,6 +243,7 @@ def add_record(
         "list_colour": facts.list_colour,
         "outcome": facts.outcome,
         "classification": classified.reasons,
+        "classification_given": ["severity"] if new.severity else [],
         "rule_source": rule.source,
         "rule_confidence": rule.confidence,
         "repairable": rule.repairable,
@@ -536,6 +554,163 @@ def repair_record(
         ),
     )
     return record
+
+
+CORRECTABLE = (
+    "title",
+    "summary",
+    "legal_basis",
+    "decided_on",
+    "severity",
+    "amount_cents",
+    "publicity_from",
+    "publicity_min_until",
+    "publicity_until",
+    "rule",
+    "policy_version",
+    "effect",
+)
+
+
+def _facts_of(record: CreditRecord) -> rules.Facts:
+    d = record.details
+
+    def day(key: str) -> dt.date | None:
+        value = d.get(key)
+        return dt.date.fromisoformat(value) if value else None
+
+    return rules.Facts(
+        penalty_types=frozenset(d.get("penalty_types") or ()),
+        procedure=d.get("procedure") or "ordinary",
+        fine_cents=record.amount_cents,
+        ban_until=day("ban_until"),
+        sector=d.get("sector"),
+        specific_serious=bool(d.get("specific_serious")),
+        valid_until=day("valid_until"),
+        given_until=record.publicity_until if record.kind == RecordKind.list_entry else None,
+        list_colour=d.get("list_colour"),
+        outcome=d.get("outcome"),
+    )
+
+
+def correct_record(
+    session: Session,
+    principal: Principal,
+    record_id: str,
+    data: RecordCorrect,
+    *,
+    today: dt.date | None = None,
+) -> CreditRecord:
+    """Correct an active record's facts; its class, rule and window are computed again, and the history
+    keeps what changed (before and after)."""
+    today = today or clock.today()
+    grant = authorize(principal, "records.correct")
+    record = _staff_record(session, grant, record_id, for_update=True)
+    _check_department(principal, record, "correct")
+    if record.status != RecordStatus.active:
+        raise InvalidTransition(
+            f"a {record.status} record cannot be corrected",
+            errors=[FieldError("status", f"is {record.status}")],
+        )
+    facts = _facts_of(record)
+    changes = data.model_dump(exclude_unset=True, exclude={"reason"})
+    facts = dataclasses.replace(
+        facts,
+        penalty_types=frozenset(str(t) for t in changes["penalty_types"])
+        if changes.get("penalty_types") is not None
+        else facts.penalty_types,
+        fine_cents=changes.get("amount_cents", facts.fine_cents),
+        ban_until=changes.get("ban_until", facts.ban_until),
+        valid_until=changes.get("valid_until", facts.valid_until),
+        given_until=changes.get("publicity_until", facts.given_until),
+    )
+    severity = changes.get("severity")
+    new = mask_new(
+        NewRecord(
+            subject_id=record.subject_id,
+            kind=record.kind,
+            title=changes.get("title") or record.title,
+            source_department=record.source_department,
+            decided_on=changes.get("decided_on") or record.decided_on,
+            legal_basis=changes.get("legal_basis") or record.legal_basis,
+            summary=changes["summary"] if changes.get("summary") is not None else record.summary,
+            source_ref=record.source_ref,
+            severity=str(severity)
+            if severity
+            else (record.severity if "severity" in record.details.get("classification_given", []) else None),
+            regime=record.details.get("regime"),
+            facts=facts,
+        )
+    )
+    errors = _validate(new, today)
+    if errors:
+        raise InvalidRecord("invalid correction", errors=errors)
+    pol = records_policy()
+    classified = rules.classify(new.kind, new.facts, new.severity, pol)
+    effect = str(classified.effect)
+    new_severity = str(classified.severity) if classified.severity else None
+    rule = rules.choose_rule(
+        rules.rules_of(pol),
+        regime=new.regime or "ndrc",
+        kind=new.kind,
+        decided_on=new.decided_on,
+        severity=new_severity,
+        facts=new.facts,
+        pol=pol,
+    )
+    if rule is None:
+        raise NoPublicityRule(
+            f"no publicity rule of {pol.ref} covers the corrected record",
+            errors=[FieldError("decided_on", "no publicity rule covers this date")],
+        )
+    window = rules.window(rule, new.decided_on, new.facts)
+    before = {c: getattr(record, c) for c in CORRECTABLE}
+    record.title, record.summary, record.legal_basis = new.title, new.summary, new.legal_basis
+    record.decided_on, record.severity, record.effect = new.decided_on, new_severity, effect
+    record.amount_cents = new.facts.fine_cents
+    record.publicity_from = window.publicity_from
+    record.publicity_min_until = window.publicity_min_until
+    record.publicity_until = window.publicity_until
+    record.rule, record.policy_version = rule.key, pol.version
+    record.details = {
+        **record.details,
+        "penalty_types": sorted(new.facts.penalty_types),
+        "ban_until": new.facts.ban_until and new.facts.ban_until.isoformat(),
+        "valid_until": new.facts.valid_until and new.facts.valid_until.isoformat(),
+        "classification": classified.reasons,
+        "classification_given": ["severity"] if new.severity else [],
+        "rule_source": rule.source,
+        "rule_confidence": rule.confidence,
+        "repairable": rule.repairable,
+        "fingerprint": fingerprint(new),
+    }
+    session.flush()
+    changed = {
+        c: [_plain(before[c]), _plain(getattr(record, c))]
+        for c in CORRECTABLE
+        if before[c] != getattr(record, c)
+    }
+    masked = mask_free_text(data.reason)
+    _history(session, principal, record, RecordAction.corrected, masked, {"changed": changed})
+    record_change(
+        session,
+        principal,
+        "records.correct",
+        "credit_record",
+        record.id,
+        {"reason": masked, "changed": changed},
+    )
+    announce(
+        session,
+        RecordCorrected(
+            record_id=record.id, subject_id=record.subject_id, kind=record.kind, corrected_by=principal.actor
+        ),
+    )
+    return record
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 def restore_record(

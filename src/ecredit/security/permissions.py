@@ -88,6 +88,7 @@ PERMISSIONS: Mapping[str, Mapping[Role, Scope]] = {
     "records.create": {**STAFF},
     "records.withdraw": {**STAFF},
     "records.repair": {**STAFF},
+    "records.correct": {**STAFF},
     "records.import": {R.admin: S.all},
     "records.platform_penalty": {R.platform: S.own},
     # Credit commitments (信用承诺): signed, fulfilled and breached before the department that took them
