@@ -18,6 +18,7 @@ from ecredit.records.errors import (
     DuplicateRecord,
     InvalidRecord,
     InvalidTransition,
+    RecordNotFound,
     RepairNotAllowed,
 )
 from ecredit.records.events import RecordCreated, RecordRepaired, RecordRestored, RecordWithdrawn
@@ -418,6 +419,17 @@ class TestArchive:
         assert record.id not in [
             r.id for r in service.search_records(session, ADMIN, status="active", today=dt.date(2027, 5, 7))
         ]
+
+    def test_a_regulator_searches_its_own_region_only(self, session):
+        jinan = make_record(session, make_subject(session, region_code="370102"), today=D26, decided_on=D26)
+        qingdao = make_record(session, make_subject(session, region_code="370202"), today=D26, decided_on=D26)
+        found = {r.id for r in service.search_records(session, JINAN, limit=200, today=D26)}
+        assert jinan.id in found and qingdao.id not in found
+        assert {jinan.id, qingdao.id} <= {
+            r.id for r in service.search_records(session, ADMIN, limit=200, today=D26)
+        }
+        with pytest.raises(RecordNotFound):
+            service.get_record_detail(session, JINAN, qingdao.id, today=D26)
 
     def test_natural_persons_have_no_public_records(self, session):
         person = make_subject(session, kind="person")

@@ -18,6 +18,7 @@ from ecredit.records.models import (
     CreditRecordEvent,
     RecordStatus,
 )
+from ecredit.subjects import repository as subjects_repo
 from ecredit.subjects.models import Platform, Subject
 
 R = CreditRecord
@@ -90,10 +91,22 @@ def search_records(
     subject_id: str | None = None,
     kind: str | None = None,
     status: str | None = None,
+    region_prefix: str | None = None,
     limit: int = 50,
 ) -> Sequence[CreditRecord]:
-    """Records by subject, kind and status (``expired`` is the derived status), newest first."""
+    """Records by subject, kind and status (``expired`` is the derived status), newest first; only those
+    of subjects in the region when ``region_prefix`` is given."""
     stmt = select(R)
+    if region_prefix:
+        in_region = (
+            select(Subject.id)
+            .where(
+                Subject.id == R.subject_id,
+                Subject.region_code.like(f"{subjects_repo.escape_like(region_prefix)}%", escape="\\"),
+            )
+            .exists()
+        )
+        stmt = stmt.where(in_region)
     if subject_id:
         stmt = stmt.where(R.subject_id == subject_id)
     if kind:

@@ -806,11 +806,18 @@ def search_records(
     limit: int = 50,
     today: dt.date | None = None,
 ) -> list[RecordRead]:
-    """Records of the archive by subject, kind and status (incl. the derived ``expired``), for staff."""
+    """Records of the archive by subject, kind and status (incl. the derived ``expired``), for staff (a
+    regulator: those of subjects in the regulator's region)."""
     today = today or clock.today()
-    authorize(principal, "records.read_archive")
+    grant = authorize(principal, "records.read_archive")
     found = repo.search_records(
-        session, today=today, subject_id=subject_id, kind=kind, status=status, limit=limit
+        session,
+        today=today,
+        subject_id=subject_id,
+        kind=kind,
+        status=status,
+        region_prefix=grant.region_prefix,
+        limit=limit,
     )
     return [record_read(r, today) for r in found]
 
