@@ -80,3 +80,28 @@ def make_register_entry(session: Session, subject: Subject, **overrides: Any) ->
     } | overrides
     result = register.import_batch(session, ADMIN, [Row(1, values)])
     assert not result.rejected, result.rejected
+
+
+def make_record(session: Session, subject: Subject | None = None, **overrides: Any):
+    """A credit record (an ordinary-procedure fine of 50,000 yuan by a commerce bureau unless told)."""
+    import datetime as dt
+
+    from ecredit.records import service as records_service
+    from ecredit.records.schemas import RecordCreate
+
+    subject = subject or make_subject(session)
+    n = next(_seq)
+    today = overrides.pop("today", None)
+    data: dict[str, Any] = {
+        "subject_id": subject.id,
+        "kind": "administrative_penalty",
+        "title": "虚构交易",
+        "source_department": "济南市商务局",
+        "source_ref": f"济商罚〔2026〕{n}号",
+        "decided_on": dt.date(2026, 5, 1),
+        "legal_basis": "《中华人民共和国电子商务法》第十七条、第八十五条",
+        "penalty_types": ["fine"],
+        "amount_cents": 5_000_000,
+    } | overrides
+    record, _ = records_service.create_record(session, ADMIN, RecordCreate(**data), today=today)
+    return record

@@ -41,6 +41,7 @@ def _seed_store() -> dict[str, str]:
         ADMIN,
         make_legal_rep,
         make_platform,
+        make_record,
         make_register_entry,
         make_shop,
         make_subject,
@@ -58,6 +59,7 @@ def _seed_store() -> dict[str, str]:
             assert verification.verify_shop(session, ADMIN, shop.id).outcome == "verified"
             marks.append(verification.current_mark(session, ADMIN, shop.id))
             make_shop(session, platform=platform, operator=make_subject(session, kind="person"))
+            make_record(session, org)  # a credit record of the shop's operator (public inside its window)
         # Dual control: a regulator's revocation waits for a second person (the approvals routes).
         regulator = Principal(actor="test:regulator", role=Role.regulator, department="market")
         verification.revoke_mark(session, regulator, marks[0].id, reason="conformance seed")
@@ -105,6 +107,10 @@ def _config(wfc: Path):
             # Idempotency-Key's history (a key reused with another body is 422, RELIABILITY C8; the engine
             # sends the same generated key with many bodies). So 422 is an expected answer to valid data
             # there; every other check, and ST202 for any other status, still applies.
+            # Credit records and commitments are judged against the clock and the records policy too: a
+            # decision, signing or revocation date after today, a decision date no publicity rule covers,
+            # and the kind-dependent requirements of a record (a penalty's legal basis and types, a list
+            # entry's term) are 422 naming the field.
             "operations": [
                 {
                     "include-path-regex": "^/api/v1/intake/",
@@ -113,7 +119,16 @@ def _config(wfc: Path):
                             "expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429"]
                         }
                     },
-                }
+                },
+                {
+                    "include-path-regex": "^/api/v1/(records|commitments|platform-penalties)",
+                    "include-method": "POST",
+                    "checks": {
+                        "positive_data_acceptance": {
+                            "expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429"]
+                        }
+                    },
+                },
             ],
         }
     )

@@ -4,6 +4,8 @@ from ecredit.analytics import models as lake_models
 from ecredit.db import Base
 from ecredit.intake import models as intake_models
 from ecredit.monitoring import models as monitoring_models
+from ecredit.records import models as records_models
+from ecredit.scoring import models as scoring_models
 from ecredit.security import approvals as approvals_models
 from ecredit.security import audit as audit_models  # noqa: F401  (the audit trail's tables)
 from ecredit.security import models as security_models
@@ -18,6 +20,8 @@ __all__ = [
     "lake_models",
     "metadata",
     "monitoring_models",
+    "records_models",
+    "scoring_models",
     "security_models",
     "subjects_models",
     "verification_models",

@@ -11,6 +11,8 @@ from ecredit.intake.api import router as intake_router
 from ecredit.kit.http import install_problem_handlers
 from ecredit.kit.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from ecredit.monitoring.api import router as warnings_router
+from ecredit.records.api import router as records_router
+from ecredit.scoring.api import router as credit_router
 from ecredit.security.api import approvals_router
 from ecredit.security.api import router as auth_router
 from ecredit.security.http import install_public_security
@@ -46,6 +48,8 @@ def create_app() -> FastAPI:
     app.include_router(identifiers_router)
     app.include_router(intake_router)
     app.include_router(warnings_router)
+    app.include_router(credit_router)
+    app.include_router(records_router)
     install_public_security(app)
 
     @app.get("/healthz", tags=["ops"], include_in_schema=False)

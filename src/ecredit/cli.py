@@ -987,6 +987,402 @@ def monitor_evaluate(
     out.print(table)
 
 
+# ---------------------------------------------------------------- credit records and commitments
+
+records_app = typer.Typer(
+    help="Credit records (信用记录): import 双公示 files, list, show, withdraw, repair.", no_args_is_help=True
+)
+commitments_app = typer.Typer(
+    help="Credit commitments (信用承诺): sign, fulfil, breach.", no_args_is_help=True
+)
+app.add_typer(records_app, name="records")
+app.add_typer(commitments_app, name="commitments")
+
+
+def _cli_user(user: str) -> Any:
+    import re
+
+    from ecredit.security.principals import system
+
+    if not re.fullmatch(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$", user):
+        raise EcreditError(f"--user must be a user name (letters, digits, . _ @ -), got {user!r}")
+    return system(user)
+
+
+def _cli_date(value: str, option: str) -> Any:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise EcreditError(f"{option} must be a date YYYY-MM-DD (got {value!r})") from None
+
+
+@records_app.command("import")
+def records_import(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or .xlsx, 双公示 headers.")
+    ],
+    kind: Annotated[str, typer.Option(help="penalty | licence")],
+    source_department: Annotated[
+        str | None,
+        typer.Option(help="The deciding authority, for files without a 处罚机关/许可机关 column."),
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="CSV encoding (default: UTF-8, or GB18030 when the header is).")
+    ] = None,
+) -> None:
+    """Import administrative penalties or licences (双公示 layout; fines in 万元); bad rows go to
+    FILE.rejects.csv with their row number and reason, and the exit code is 1."""
+    summary = jobs.import_records_file(
+        file, kind=kind, source_department=source_department, encoding=encoding
+    )
+    out.print(
+        f"{summary['loaded']} records loaded, {summary['unchanged']} already recorded, "
+        f"{summary['registered']} subjects registered from the business register, "
+        f"{summary['rejected']} rejected"
+        + (f" (see {summary['rejects_file']})" if summary["rejected"] else ""),
+        soft_wrap=True,
+        highlight=False,
+    )
+    raise typer.Exit(1 if summary["rejected"] else 0)
+
+
+@records_app.command("list")
+def records_list(
+    subject: Annotated[str | None, typer.Option(help="Only this subject's records (its id).")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind, e.g. administrative_penalty.")] = None,
+    status: Annotated[str | None, typer.Option(help="active | expired | repaired | withdrawn")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="At most this many, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per record.")] = False,
+) -> None:
+    """List credit records of the archive (with the derived status `expired`)."""
+    from ecredit.db import session_scope
+    from ecredit.records import service
+    from ecredit.records.models import RecordKind
+
+    if kind is not None and kind not in {k.value for k in RecordKind}:
+        raise EcreditError(f"--kind must be one of {', '.join(k.value for k in RecordKind)} (got {kind!r})")
+    if status is not None and status not in {"active", "expired", "repaired", "withdrawn"}:
+        raise EcreditError(f"--status must be active, expired, repaired or withdrawn (got {status!r})")
+    with session_scope(read_only=True) as session:
+        items = service.search_records(
+            session, jobs.cli_principal(), subject_id=subject, kind=kind, status=status, limit=limit
+        )
+    if as_json:
+        for item in items:
+            _json_line(item.model_dump(mode="json"))
+        return
+    table = Table()
+    table.add_column("id", no_wrap=True)
+    for name in ("kind", "class", "decided", "public until", "status", "title"):
+        table.add_column(name)
+    for r in items:
+        table.add_row(
+            r.id,
+            r.kind.value,
+            r.severity.value if r.severity else "-",
+            str(r.decided_on),
+            str(r.publicity_until) if r.publicity_until else "not published",
+            r.status,
+            r.title,
+        )
+    out.print(table)
+    out.print(f"{len(items)} record(s)", highlight=False)
+
+
+@records_app.command("show")
+def records_show(
+    record_id: Annotated[str, typer.Argument(help="The record's id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="The record as one JSON object.")] = False,
+) -> None:
+    """One record with its window, rule, evidence and history."""
+    from ecredit.db import session_scope
+    from ecredit.records import service
+
+    with session_scope(read_only=True) as session:
+        r = service.get_record_detail(session, jobs.cli_principal(), record_id)
+    if as_json:
+        _json_line(r.model_dump(mode="json"))
+        return
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    for label, value in (
+        ("id", r.id),
+        ("subject", r.subject_id),
+        ("kind", f"{r.kind.value} ({r.effect.value}, {r.severity.value if r.severity else '-'})"),
+        ("title", r.title),
+        ("source", f"{r.source_department} {r.source_ref or ''}"),
+        ("legal basis", r.legal_basis),
+        ("decided", str(r.decided_on)),
+        (
+            "publicity",
+            f"{r.publicity_from} - {r.publicity_until or 'not published'} "
+            f"(repair from {r.publicity_min_until})",
+        ),
+        ("rule", f"{r.rule} ({r.policy_version}): {r.details.get('rule_source', '')}"),
+        ("amount", f"{r.amount_cents / 100:,.2f} yuan" if r.amount_cents is not None else "-"),
+        ("status", r.status),
+        ("evidence", json.dumps(r.evidence, ensure_ascii=False)),
+    ):
+        head.add_row(label, value)
+    out.print(head, highlight=False)
+    table = Table("seq", "action", "actor", "role", "at", "reason")
+    for h in r.history:
+        table.add_row(str(h.seq), h.action.value, h.actor, h.role, f"{h.at:%Y-%m-%d %H:%M}", h.reason)
+    out.print(table)
+
+
+@records_app.command("withdraw")
+def records_withdraw(
+    record_id: Annotated[str, typer.Argument(help="The record's id.")],
+    user: _User,
+    reason: Annotated[str, typer.Option(help="Why (masked for phone and ID numbers).")],
+    revoked_on: Annotated[str, typer.Option(help="When the decision was revoked or changed (YYYY-MM-DD).")],
+) -> None:
+    """Withdraw a record whose basis was revoked; says whether the legal deadline was kept (audited)."""
+    from ecredit.db import session_scope
+    from ecredit.records import service
+
+    with session_scope() as session:
+        _, timing = service.withdraw_record(
+            session,
+            _cli_user(user),
+            record_id,
+            reason=reason,
+            basis_revoked_on=_cli_date(revoked_on, "--revoked-on"),
+        )
+    when = (
+        f"deadline {timing['deadline']}, {'LATE' if timing['late'] else 'on time'}"
+        if timing["deadline"]
+        else f"deadline unknown: {timing.get('deadline_unknown')}"
+    )
+    out.print(f"record {record_id} is withdrawn ({when})", highlight=False)
+
+
+@records_app.command("repair")
+def records_repair(
+    record_id: Annotated[str, typer.Argument(help="The record's id.")],
+    user: _User,
+    reason: Annotated[str, typer.Option(help="Why (masked for phone and ID numbers).")],
+    commitment: Annotated[
+        str | None, typer.Option(help="The subject's signed repair commitment (its id).")
+    ] = None,
+) -> None:
+    """Repair a record: it leaves every public output and score, and stays in the archive (audited)."""
+    from ecredit.db import session_scope
+    from ecredit.records import service
+
+    with session_scope() as session:
+        service.repair_record(session, _cli_user(user), record_id, reason=reason, commitment_id=commitment)
+    out.print(f"record {record_id} is repaired", highlight=False)
+
+
+@commitments_app.command("sign")
+def commitments_sign(
+    subject: Annotated[str, typer.Option(help="The subject's id.")],
+    commitment_type: Annotated[str, typer.Option("--type", help="A configured type, e.g. repair.")],
+    text: Annotated[str, typer.Option(help="What the subject promises.")],
+    department: Annotated[str, typer.Option(help="The department that takes the commitment.")],
+    user: _User,
+    signed_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today).")] = None,
+    due_on: Annotated[str | None, typer.Option(help="By when it must be kept (YYYY-MM-DD).")] = None,
+) -> None:
+    """A subject signs a credit commitment; it is recorded as a `commitment` record."""
+    from pydantic import ValidationError
+
+    from ecredit.db import session_scope
+    from ecredit.kit.clock import today
+    from ecredit.records import service
+    from ecredit.records.schemas import CommitmentCreate
+
+    try:
+        data = CommitmentCreate(
+            subject_id=subject,
+            type=commitment_type,
+            text=text,
+            source_department=department,
+            signed_on=_cli_date(signed_on, "--signed-on") if signed_on else today(),
+            due_on=_cli_date(due_on, "--due-on") if due_on else None,
+        )
+    except ValidationError as exc:
+        raise _validation_error(exc) from None
+    with session_scope() as session:
+        commitment = service.sign_commitment(session, _cli_user(user), data)
+        commitment_id = commitment.id
+    out.print(f"commitment {commitment_id} signed", highlight=False)
+
+
+def _close_commitment(step: str, commitment_id: str, user: str, on: str | None, reason: str | None) -> None:
+    from pydantic import ValidationError
+
+    from ecredit.db import session_scope
+    from ecredit.kit.clock import today
+    from ecredit.records import service
+    from ecredit.records.schemas import CommitmentBreach, CommitmentFulfil
+
+    day = _cli_date(on, "--on") if on else today()
+    try:
+        with session_scope() as session:
+            if step == "fulfil":
+                c = service.fulfil_commitment(
+                    session, _cli_user(user), commitment_id, CommitmentFulfil(on=day, note=reason)
+                )
+            else:
+                c = service.breach_commitment(
+                    session, _cli_user(user), commitment_id, CommitmentBreach(on=day, reason=reason or "")
+                )
+            record_id = c.outcome_record_id
+    except ValidationError as exc:
+        raise _validation_error(exc) from None
+    done = "fulfilled" if step == "fulfil" else "breached"
+    out.print(f"commitment {commitment_id} is {done} (record {record_id})", highlight=False)
+
+
+@commitments_app.command("fulfil")
+def commitments_fulfil(
+    commitment_id: Annotated[str, typer.Argument(help="The commitment's id.")],
+    user: _User,
+    on: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today).")] = None,
+    note: Annotated[str | None, typer.Option(help="A note.")] = None,
+) -> None:
+    """The commitment was kept: a `commitment_fulfilled` record."""
+    _close_commitment("fulfil", commitment_id, user, on, note)
+
+
+@commitments_app.command("breach")
+def commitments_breach(
+    commitment_id: Annotated[str, typer.Argument(help="The commitment's id.")],
+    user: _User,
+    reason: Annotated[str, typer.Option(help="How it was broken.")],
+    on: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today).")] = None,
+) -> None:
+    """The commitment was broken: a `commitment_breach` record (its class by type)."""
+    _close_commitment("breach", commitment_id, user, on, reason)
+
+
+# ---------------------------------------------------------------- credit evaluation and supervision
+
+score_app = typer.Typer(
+    help="Credit evaluation: scores, grades, risk classes, credit points.", no_args_is_help=True
+)
+app.add_typer(score_app, name="score")
+supervision_app = typer.Typer(
+    help="Classified supervision: random-inspection plans (双随机抽查).", no_args_is_help=True
+)
+app.add_typer(supervision_app, name="supervision")
+
+
+@score_app.command("run")
+def score_run(
+    engine: Annotated[
+        str | None, typer.Option(help="duckdb (default: ECREDIT_ENGINE, else duckdb) or spark.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Evaluation date YYYY-MM-DD (default: today in China).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object with the run's counts.")] = False,
+) -> None:
+    """Evaluate every shop, platform and logistics company with the indicator model; store the scores."""
+    import datetime as dt
+
+    from ecredit.errors import BadRequest
+    from ecredit.scoring import runner, spec
+
+    def go() -> None:
+        day = None
+        if as_of is not None:
+            try:
+                day = dt.date.fromisoformat(as_of)
+            except ValueError:
+                raise BadRequest(f"--as-of: {as_of!r} is not a date YYYY-MM-DD") from None
+        model = spec.load()
+        steps = 2 + sum(len(model.for_entity(e)) for e in model.entities)
+        with jobs.progress_bar() as bar:
+            task = bar.add_task("score", total=steps, rate="")
+
+            def note(message: str) -> None:
+                bar.update(task, description=message[:60])
+                bar.advance(task)
+
+            result = runner.run(engine_name=engine, as_of=day, progress=note)
+            bar.update(task, completed=steps)
+        if as_json:
+            _json_line(
+                {
+                    "run_id": result.run_id,
+                    "model": model.ref,
+                    "engine": result.evaluation.engine,
+                    "snapshot": result.evaluation.snapshot,
+                    "as_of": result.evaluation.as_of.isoformat(),
+                    "counts": result.counts,
+                    "seconds": round(result.seconds, 2),
+                }
+            )
+            return
+        table = Table(box=None, pad_edge=False)
+        for name in ("entity", "evaluated", "A", "B", "C", "D", "overrides"):
+            table.add_column(name, justify="left" if name == "entity" else "right", no_wrap=True)
+        for entity, c in result.counts.items():
+            classes = c["classes"]
+            table.add_row(
+                entity,
+                f"{c['entities']:,}",
+                *(f"{classes.get(k, 0):,}" for k in "ABCD"),
+                f"{c['overrides']:,}",
+            )
+        out.print(table)
+        out.print(
+            f"run {result.run_id}, model {model.ref}, engine {result.evaluation.engine}, "
+            f"lake snapshot {result.evaluation.snapshot or '(empty lake)'}, {result.seconds:.1f} s",
+            highlight=False,
+        )
+
+    _run(go)
+
+
+@supervision_app.command("plan")
+def supervision_plan(
+    department: Annotated[str, typer.Option(help="The inspecting department's code.")],
+    region: Annotated[str, typer.Option(help="GB/T 2260 region code, e.g. 370100 (Jinan) or 370000.")],
+    size: Annotated[int, typer.Option(help="How many entities to draw.")],
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed and data give the same plan.")],
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Output path without suffix (writes .csv and .xlsx).")
+    ] = None,
+) -> None:
+    """Draw a random-inspection plan, rates per risk class from policy/scoring.toml; CSV and Excel."""
+    from ecredit.db import session_scope
+    from ecredit.scoring import supervision
+
+    def go() -> None:
+        with session_scope() as session:
+            result = supervision.make_plan(
+                session, jobs.cli_principal(), department=department, region=region, size=size, seed=seed
+            )
+            target = out_file or Path(f"inspection-plan-{department}-{region}-{seed}")
+            csv_path, xlsx_path = supervision.write_files(result, target)
+            plan_id = result.plan.id
+            population = dict(result.plan.population)
+        drawn: dict[str, int] = {}
+        for row in result.rows:
+            drawn[row["风险分类"]] = drawn.get(row["风险分类"], 0) + 1
+        table = Table(box=None, pad_edge=False)
+        for name in ("class", "population", "drawn"):
+            table.add_column(name, justify="left" if name == "class" else "right", no_wrap=True)
+        for k in "ABCD":
+            table.add_row(k, f"{population.get(k, 0):,}", f"{drawn.get(k, 0):,}")
+        out.print(table)
+        out.print(
+            f"plan {plan_id}: {len(result.rows):,} drawn; {csv_path}, {xlsx_path}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    _run(go)
+
+
 def _run(fn: Callable[[], Any]) -> None:
     try:
         fn()

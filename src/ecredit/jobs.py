@@ -285,3 +285,90 @@ def reverify(*, include_unverified: bool) -> dict[str, int]:
             if not ids:
                 break
     return counts
+
+
+RECORDS_BATCH_ROWS = 500
+
+
+def _register_lookup(session: Any, principal: Principal, uscc: str) -> str | None:
+    """A USCC the registry does not know but the business register does: register the subject from the
+    register entry (name, region) and return its id; None when the register does not know it either."""
+    from pydantic import ValidationError
+
+    from ecredit.subjects import service as subjects_service
+    from ecredit.subjects.schemas import SubjectCreate
+    from ecredit.verification import repository as verification_repo
+
+    entry = verification_repo.get_register_entry(session, uscc)
+    if entry is None:
+        return None
+    kind = "individual_business" if uscc.startswith("92") else "organisation"
+    try:
+        data = SubjectCreate(kind=kind, name=entry.name, uscc=uscc, region_code=entry.region_code)
+        subject, _ = subjects_service.create_subject(session, principal, data)
+    except (ValidationError, EcreditError):
+        return None
+    return subject.id
+
+
+def import_records_file(
+    file: Path, *, kind: str, source_department: str | None = None, encoding: str | None = None
+) -> dict[str, Any]:
+    """Load administrative penalties or licences in the 双公示 layout (CSV or .xlsx) in committed batches;
+    bad rows go to FILE.rejects.csv with their number and reason (personal data in them masked)."""
+    from ecredit.db import session_scope
+    from ecredit.kit.tabular import RejectsWriter, detect_encoding, detect_format, read_rows
+    from ecredit.records import importer
+    from ecredit.security.masking import mask_free_text
+
+    if kind not in importer.KINDS:
+        raise EcreditError(f"--kind must be penalty or licence (got {kind!r})")
+    fmt = detect_format(file)
+    if fmt not in {"csv", "xlsx"}:
+        raise EcreditError(f"{file.name}: expected a .csv or .xlsx file")
+    if fmt == "csv":
+        encoding = encoding or detect_encoding(file)
+        try:
+            "".encode(encoding)
+        except LookupError:
+            raise EcreditError(f"--encoding: unknown encoding {encoding!r}") from None
+    principal = cli_principal()
+    rejects = RejectsWriter(file)
+    totals = {"loaded": 0, "unchanged": 0, "registered": 0}
+    header_checked = False
+    try:
+        for batch, errors in _batches(read_rows(file, encoding=encoding or "utf-8"), RECORDS_BATCH_ROWS):
+            for error in errors:
+                rejects.write(error.number, error.reason, mask_free_text(error.raw))
+            if not batch:
+                continue
+            if not header_checked:
+                missing = importer.missing_columns(
+                    list(batch[0].values), kind, authority_given=source_department is not None
+                )
+                if missing:
+                    raise EcreditError(f"{file.name}: missing column(s) {', '.join(missing)}")
+                header_checked = True
+            with session_scope() as session:
+                result = importer.import_batch(
+                    session,
+                    principal,
+                    batch,
+                    kind=kind,
+                    file_name=file.name,
+                    default_authority=source_department,
+                    register_lookup=_register_lookup,
+                )
+            by_number = {r.number: r.values for r in batch}
+            for number, reason in result.rejected:
+                rejects.write(number, reason, mask_free_text(_raw_cells(by_number.get(number, {}))))
+            totals["loaded"] += result.loaded
+            totals["unchanged"] += result.unchanged
+            totals["registered"] += result.registered
+    finally:
+        rejects.close()
+    return {**totals, "rejected": rejects.count, "rejects_file": str(rejects.path), "encoding": encoding}
+
+
+def _raw_cells(values: dict[str, Any]) -> str:
+    return json.dumps(values, ensure_ascii=False, default=str)

@@ -2,10 +2,17 @@
 
 The one place that knows every module. Handlers are added here as the capabilities that need them land
 (lists revoking marks on ``ListEntryPublished``, monitoring linking shops on ``ShopRegistered``, ...).
-Today: monitoring's real-time checks on intake's ``RecordsAccepted``.
+Today: monitoring's real-time checks on intake's ``RecordsAccepted``, and credit records from confirmed
+(and re-opened) warnings.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+MAX_EVIDENCE_MEMBERS = 200  # member refs copied into a record's evidence; the warning keeps them all
 
 
 def wire() -> None:
@@ -20,4 +27,65 @@ def wire() -> None:
 
     approvals.register_executor(
         "marks.revoke", verification_service.check_mark_access, verification_service.execute_revoke
+    )
+
+    from ecredit.monitoring.events import WarningConfirmed, WarningReopened
+
+    events.subscribe(WarningConfirmed, records_from_confirmed_warning)
+    events.subscribe(WarningReopened, records_of_reopened_warning)
+
+
+def records_from_confirmed_warning(session: Session, event: Any) -> None:
+    """A confirmed warning becomes a ``confirmed_warning`` credit record of each subject it names, with the
+    warning's id, kind, summary and members as evidence (idempotent per warning and subject)."""
+    from ecredit.kit.clock import today
+    from ecredit.monitoring import repository as monitoring_repo
+    from ecredit.records import service as records_service
+    from ecredit.security.principals import system
+
+    warning = monitoring_repo.get_warning(session, event.warning_id)
+    if warning is None or not event.subject_ids:
+        return
+    members = monitoring_repo.members_of(session, [warning.id])[warning.id]
+    principal = system("records")
+    for subject_id in event.subject_ids:
+        own = [m for m in members if m.subject_id in (None, subject_id)]
+        refs = [f"{m.role}:{m.platform}:{m.ref}" for m in own[:MAX_EVIDENCE_MEMBERS]]
+        records_service.record_confirmed_warning(
+            session,
+            principal,
+            subject_id=subject_id,
+            warning_id=warning.id,
+            warning_kind=warning.kind,
+            summary=warning.summary,
+            decided_on=today(),
+            evidence={
+                "platform": warning.platform,
+                "members": refs,
+                "member_count": len(own),
+                "shop_ids": [m.shop_id for m in own if m.shop_id],
+                "confirmed_by": event.confirmed_by,
+                "confirmation_reason": event.reason,
+                "detector": f"{warning.detector} {warning.detector_version}",
+                "score": warning.score,
+                "confidence": warning.confidence,
+            },
+        )
+
+
+def records_of_reopened_warning(session: Session, event: Any) -> None:
+    """A confirmed warning re-opened: the records made from its confirmation are withdrawn."""
+    from ecredit.monitoring import repository as monitoring_repo
+    from ecredit.records import service as records_service
+    from ecredit.security.principals import system
+
+    if event.previous_status != "confirmed":
+        return
+    subject_ids = monitoring_repo.subject_ids_of(session, [event.warning_id])[event.warning_id]
+    records_service.withdraw_warning_records(
+        session,
+        system("records"),
+        warning_id=event.warning_id,
+        subject_ids=subject_ids,
+        reason=f"warning re-opened by {event.reopened_by}: {event.reason}",
     )

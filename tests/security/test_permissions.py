@@ -18,6 +18,8 @@ PLACEHOLDERS = {
     "mark_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
     "approval_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
     "warning_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+    "record_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+    "commitment_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
     "platform": "nosuchplatform",
     "platform_shop_id": "X-1",
     "token": "not-a-token",

@@ -73,6 +73,40 @@ PERMISSIONS: Mapping[str, Mapping[Role, Scope]] = {
     # naming its own shops or accounts; regulators confirm, dismiss and re-open them
     "warnings.read": {R.platform: S.own, **STAFF},
     "warnings.triage": {**STAFF},
+    # Credit records: staff keep the archive (every record with its status and history); everyone else
+    # sees the public records inside their window (never repaired, withdrawn or expired ones; market
+    # entities only, as in the public directory); a platform the public records of its own merchants
+    "records.read": {
+        R.public: S.public,
+        R.bank: S.public,
+        R.department: S.public,
+        R.agency: S.public,
+        R.platform: S.own,
+        **STAFF,
+    },
+    "records.read_archive": {**STAFF},
+    "records.create": {**STAFF},
+    "records.withdraw": {**STAFF},
+    "records.repair": {**STAFF},
+    "records.correct": {**STAFF},
+    "records.import": {R.admin: S.all},
+    "records.platform_penalty": {R.platform: S.own},
+    # Credit commitments (信用承诺): signed, fulfilled and breached before the department that took them
+    "commitments.read": {**STAFF},
+    "commitments.write": {**STAFF},
+    # Credit evaluation: the public (and banks, departments, agencies) see a market entity's grade only; a
+    # platform the full evaluation of its own shops; regulators their region's, with the explanation
+    "scores.read": {
+        R.public: S.public,
+        R.bank: S.public,
+        R.department: S.public,
+        R.agency: S.public,
+        R.platform: S.own,
+        **STAFF,
+    },
+    "scores.run": {R.admin: S.all},
+    # Classified supervision: random-inspection plans drawn by regulators for their region
+    "supervision.plan": {**STAFF},
 }
 
 

@@ -1,0 +1,263 @@
+"""Queries of the scoring module (SQLAlchemy 2 ``select``): the store snapshots' rows, and reading results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Boolean, Float, Row, String, and_, column, false, func, or_, select, table
+from sqlalchemy.orm import Session
+
+from ecredit.records.models import CreditRecord, RecordStatus
+from ecredit.scoring.models import CreditPoints, CreditScore, ScoreContribution, ScoreRun
+from ecredit.subjects.models import Platform, Shop, Subject, SubjectKind
+
+# ---------------------------------------------------------------- snapshots
+
+
+def shop_rows(session: Session) -> Sequence[Row[Any]]:
+    return session.execute(
+        select(
+            Shop.id,
+            Shop.operator_id,
+            Platform.code,
+            Shop.platform_shop_id,
+            Shop.verification_status,
+            Shop.verified_until,
+            Shop.opened_date,
+            Shop.status,
+            Shop.region_code,
+        )
+        .join(Platform, Platform.id == Shop.platform_id)
+        .order_by(Shop.id)
+    ).all()
+
+
+def platform_rows(session: Session) -> Sequence[Row[Any]]:
+    return session.execute(
+        select(Platform.subject_id, Platform.subject_id, Platform.code, Subject.region_code)
+        .join(Subject, Subject.id == Platform.subject_id)
+        .order_by(Platform.subject_id)
+    ).all()
+
+
+def logistics_rows(session: Session) -> Sequence[Row[Any]]:
+    return session.execute(
+        select(Subject.id, Subject.id, Subject.uscc, Subject.region_code)
+        .where(Subject.kind == SubjectKind.logistics_company.value, Subject.uscc.is_not(None))
+        .order_by(Subject.id)
+    ).all()
+
+
+def counting_records(session: Session) -> Sequence[Row[Any]]:
+    """Records that count in evaluations: stored status active (so active or expired), never repaired or
+    withdrawn."""
+    return session.execute(
+        select(
+            CreditRecord.subject_id,
+            CreditRecord.kind,
+            CreditRecord.effect,
+            CreditRecord.severity,
+            CreditRecord.decided_on,
+            CreditRecord.details,
+        )
+        .where(CreditRecord.status == RecordStatus.active.value)
+        .order_by(CreditRecord.id)
+    ).all()
+
+
+# Risk warnings belong to ``monitoring``, on the same floor as scoring (DESIGN.md §14: no import between
+# them): the two tables are read through light Core descriptions of the columns used (monitoring/models.py).
+_warning = table(
+    "risk_warning",
+    column("id", String),
+    column("kind", String),
+    column("confidence", Float),
+    column("status", String),
+)
+_member = table(
+    "warning_member",
+    column("warning_id", String),
+    column("seq", String),
+    column("role", String),
+    column("platform", String),
+    column("ref", String),
+    column("object_kind", String),
+    column("linked", Boolean),
+)
+_LIVE = _warning.c.status != "dismissed"
+
+
+def warned_shops(session: Session) -> Sequence[Row[Any]]:
+    """(platform, shop ref, kind, confidence, status) of every shop a live warning names as a party."""
+    m, w = _member.c, _warning.c
+    return session.execute(
+        select(m.platform, m.ref, w.kind, w.confidence, w.status)
+        .join(_warning, w.id == m.warning_id)
+        .where(_LIVE, m.role == "shop", m.linked == false())
+        .order_by(m.warning_id, m.seq)
+    ).all()
+
+
+def flagged_accounts(session: Session) -> Sequence[Row[Any]]:
+    """(platform, account, kind, confirmed?) of accounts live warnings name."""
+    m, w = _member.c, _warning.c
+    rows = session.execute(
+        select(m.platform, m.ref, w.kind, w.status)
+        .join(_warning, w.id == m.warning_id)
+        .where(_LIVE, m.role == "account")
+        .order_by(m.platform, m.ref, w.kind)
+    ).all()
+    merged: dict[tuple[str, str, str], bool] = {}
+    for platform, ref, kind, status in rows:
+        key = (platform, ref, kind)
+        merged[key] = merged.get(key, False) or status == "confirmed"
+    return [(*key, confirmed) for key, confirmed in merged.items()]
+
+
+def flagged_objects(session: Session, kind: str, object_kind: str) -> Sequence[Row[Any]]:
+    """(platform, ref) of the records of ``object_kind`` that live warnings of ``kind`` name."""
+    m, w = _member.c, _warning.c
+    return session.execute(
+        select(m.platform, m.ref)
+        .join(_warning, w.id == m.warning_id)
+        .where(_LIVE, w.kind == kind, m.role == "object", m.object_kind == object_kind)
+        .distinct()
+        .order_by(m.platform, m.ref)
+    ).all()
+
+
+# ---------------------------------------------------------------- results
+
+
+def get_run(session: Session, run_id: str) -> ScoreRun | None:
+    return session.get(ScoreRun, run_id)
+
+
+def latest_run(session: Session) -> ScoreRun | None:
+    return session.scalars(
+        select(ScoreRun).where(ScoreRun.finished_at.is_not(None)).order_by(ScoreRun.id.desc()).limit(1)
+    ).first()
+
+
+def latest_scores_of_subject(session: Session, subject_id: str) -> list[CreditScore]:
+    """The newest run's evaluations of the subject (its shops, or the subject as platform or company)."""
+    newest = session.scalars(
+        select(CreditScore.run_id)
+        .where(CreditScore.subject_id == subject_id)
+        .order_by(CreditScore.computed_at.desc(), CreditScore.run_id.desc())
+        .limit(1)
+    ).first()
+    if newest is None:
+        return []
+    return list(
+        session.scalars(
+            select(CreditScore)
+            .where(CreditScore.subject_id == subject_id, CreditScore.run_id == newest)
+            .order_by(CreditScore.score, CreditScore.entity_key)
+        )
+    )
+
+
+def score_history(session: Session, entity_key: str, limit: int = 20) -> list[CreditScore]:
+    return list(
+        session.scalars(
+            select(CreditScore)
+            .where(CreditScore.entity_key == entity_key)
+            .order_by(CreditScore.computed_at.desc(), CreditScore.run_id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def contributions(session: Session, run_id: str, entity_keys: Sequence[str]) -> list[ScoreContribution]:
+    if not entity_keys:
+        return []
+    return list(
+        session.scalars(
+            select(ScoreContribution)
+            .where(ScoreContribution.run_id == run_id, ScoreContribution.entity_key.in_(list(entity_keys)))
+            .order_by(ScoreContribution.entity_key, ScoreContribution.indicator)
+        )
+    )
+
+
+def points_of(session: Session, run_id: str, shop_ids: Sequence[str]) -> list[CreditPoints]:
+    if not shop_ids:
+        return []
+    return list(
+        session.scalars(
+            select(CreditPoints).where(
+                CreditPoints.run_id == run_id, CreditPoints.shop_id.in_(list(shop_ids))
+            )
+        )
+    )
+
+
+def scores_of_run(session: Session, run_id: str, *, region_prefix: str | None) -> Sequence[Row[Any]]:
+    """(entity_key, entity, subject_id, shop_id, score, grade, risk_class, override, region) of a run's
+    evaluations, in the entity key's order, restricted to a region prefix (the shop's region for shops,
+    else the subject's)."""
+    region = func.coalesce(Shop.region_code, Subject.region_code)
+    stmt = (
+        select(
+            CreditScore.entity_key,
+            CreditScore.entity,
+            CreditScore.subject_id,
+            CreditScore.shop_id,
+            CreditScore.score,
+            CreditScore.grade,
+            CreditScore.risk_class,
+            CreditScore.override,
+            region,
+        )
+        .join(Subject, Subject.id == CreditScore.subject_id)
+        .outerjoin(Shop, Shop.id == CreditScore.shop_id)
+        .where(CreditScore.run_id == run_id)
+        .order_by(CreditScore.entity_key)
+    )
+    if region_prefix:
+        stmt = stmt.where(
+            or_(
+                and_(CreditScore.shop_id.is_not(None), Shop.region_code.like(f"{region_prefix}%")),
+                and_(CreditScore.shop_id.is_(None), Subject.region_code.like(f"{region_prefix}%")),
+            )
+        )
+    return session.execute(stmt).all()
+
+
+def weakest_contributions(
+    session: Session, run_id: str, entity_keys: Sequence[str]
+) -> dict[str, list[Row[Any]]]:
+    """Per entity, its weak contributions (normalised below 0.5) by the points lost, largest first."""
+    out: dict[str, list[Row[Any]]] = {}
+    keys = list(entity_keys)
+    for start in range(0, len(keys), 500):
+        rows = session.execute(
+            select(
+                ScoreContribution.entity_key,
+                ScoreContribution.indicator,
+                ScoreContribution.raw,
+                ScoreContribution.weight - ScoreContribution.points,
+            )
+            .where(
+                ScoreContribution.run_id == run_id,
+                ScoreContribution.entity_key.in_(keys[start : start + 500]),
+            )
+            .order_by(
+                ScoreContribution.entity_key,
+                (ScoreContribution.weight - ScoreContribution.points).desc(),
+                ScoreContribution.indicator,
+            )
+        ).all()
+        for row in rows:
+            out.setdefault(row[0], []).append(row)
+    return out
+
+
+def subjects_by_ids(session: Session, ids: set[str]) -> list[Subject]:
+    out: list[Subject] = []
+    keys = sorted(ids)
+    for start in range(0, len(keys), 500):
+        out.extend(session.scalars(select(Subject).where(Subject.id.in_(keys[start : start + 500]))))
+    return out
