@@ -404,6 +404,29 @@ def _staff_record(
     return record
 
 
+def _record_for_step(
+    session: Session,
+    principal: Principal,
+    record_id: str,
+    *,
+    action: str,
+    step: str,
+    required: RecordStatus | None = None,
+    past: str = "",
+) -> CreditRecord:
+    """The record a workflow step changes: the action authorised, the row locked, the deciding department
+    checked and, when ``required`` is given, the record in that status (else 409 naming the status)."""
+    grant = authorize(principal, action)
+    record = _staff_record(session, grant, record_id, for_update=True)
+    _check_department(principal, record, step)
+    if required is not None and record.status != required:
+        raise InvalidTransition(
+            f"a {record.status} record cannot be {past}",
+            errors=[FieldError("status", f"is {record.status}")],
+        )
+    return record
+
+
 def _check_department(principal: Principal, record: CreditRecord, step: str) -> None:
     """谁认定、谁修复: a regulator changes only the records its own department made (when both are known)."""
     made_by = record.details.get("department_code")
@@ -423,9 +446,7 @@ def withdraw_record(
     """Withdraw a record whose basis was revoked, changed, or found unlawful or void; the answer says
     whether it happened inside the legal deadline (late withdrawals are made and flagged)."""
     today = today or clock.today()
-    grant = authorize(principal, "records.withdraw")
-    record = _staff_record(session, grant, record_id, for_update=True)
-    _check_department(principal, record, "withdraw")
+    record = _record_for_step(session, principal, record_id, action="records.withdraw", step="withdraw")
     if record.status == RecordStatus.withdrawn:
         raise InvalidTransition(
             f"record {record.id} is already withdrawn", errors=[FieldError("status", "is withdrawn")]
@@ -502,14 +523,15 @@ def repair_record(
     """Repair a record (信用修复, decided by the department that made it): it leaves every public output
     and score, and stays in the archive with its history."""
     today = today or clock.today()
-    grant = authorize(principal, "records.repair")
-    record = _staff_record(session, grant, record_id, for_update=True)
-    _check_department(principal, record, "repair")
-    if record.status != RecordStatus.active:
-        raise InvalidTransition(
-            f"a {record.status} record cannot be repaired",
-            errors=[FieldError("status", f"is {record.status}")],
-        )
+    record = _record_for_step(
+        session,
+        principal,
+        record_id,
+        action="records.repair",
+        step="repair",
+        required=RecordStatus.active,
+        past="repaired",
+    )
     if not record.details.get("repairable", True):
         raise RepairNotAllowed(
             f"rule {record.rule} does not allow repair: {record.details.get('rule_source', '')}",
@@ -604,14 +626,15 @@ def correct_record(
     """Correct an active record's facts; its class, rule and window are computed again, and the history
     keeps what changed (before and after)."""
     today = today or clock.today()
-    grant = authorize(principal, "records.correct")
-    record = _staff_record(session, grant, record_id, for_update=True)
-    _check_department(principal, record, "correct")
-    if record.status != RecordStatus.active:
-        raise InvalidTransition(
-            f"a {record.status} record cannot be corrected",
-            errors=[FieldError("status", f"is {record.status}")],
-        )
+    record = _record_for_step(
+        session,
+        principal,
+        record_id,
+        action="records.correct",
+        step="correct",
+        required=RecordStatus.active,
+        past="corrected",
+    )
     facts = _facts_of(record)
     changes = data.model_dump(exclude_unset=True, exclude={"reason"})
     facts = dataclasses.replace(
@@ -718,14 +741,15 @@ def restore_record(
 ) -> CreditRecord:
     """Revoke a repair (for example when the repair commitment proves false): the record is active again."""
     today = today or clock.today()
-    grant = authorize(principal, "records.repair")
-    record = _staff_record(session, grant, record_id, for_update=True)
-    _check_department(principal, record, "restore")
-    if record.status != RecordStatus.repaired:
-        raise InvalidTransition(
-            f"a {record.status} record cannot be restored",
-            errors=[FieldError("status", f"is {record.status}")],
-        )
+    record = _record_for_step(
+        session,
+        principal,
+        record_id,
+        action="records.repair",
+        step="restore",
+        required=RecordStatus.repaired,
+        past="restored",
+    )
     masked = mask_free_text(reason)
     record.status = RecordStatus.active.value
     session.flush()
