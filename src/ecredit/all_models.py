@@ -3,6 +3,7 @@
 from ecredit.analytics import models as lake_models
 from ecredit.db import Base
 from ecredit.intake import models as intake_models
+from ecredit.lists import models as lists_models
 from ecredit.monitoring import models as monitoring_models
 from ecredit.records import models as records_models
 from ecredit.scoring import models as scoring_models
@@ -18,6 +19,7 @@ __all__ = [
     "approvals_models",
     "intake_models",
     "lake_models",
+    "lists_models",
     "metadata",
     "monitoring_models",
     "records_models",
