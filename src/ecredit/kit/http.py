@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -18,6 +18,9 @@ from starlette.routing import Match
 
 from ecredit.db import session_scope
 from ecredit.errors import EcreditError, FieldError
+
+RowIdPath = Annotated[str, Path(min_length=26, max_length=26, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+"""A row id (ULID) as a path parameter; a malformed one is a 422 before any lookup."""
 
 log = logging.getLogger("ecredit.http")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BeforeValidator
 
-from ecredit.kit.http import DbSession, ReadSession, problem_responses
+from ecredit.kit.http import DbSession, ReadSession, RowIdPath, problem_responses
 from ecredit.kit.schemas import NO_NUL, ULID, Page
 from ecredit.monitoring import service
 from ecredit.monitoring.findings import WarningKind
@@ -20,18 +20,12 @@ from ecredit.monitoring.schemas import (
     WarningRead,
     WarningReopen,
 )
-from ecredit.security.http import require, route_meta
-from ecredit.security.principals import Principal
+from ecredit.security.http import caller, route_meta
 
 router = APIRouter(prefix="/api/v1", tags=["warnings"], responses=problem_responses(400, 401, 403, 422))
 
 
-def _as(action: str):
-    """The caller, authorised for ``action`` before anything else of the request is looked at."""
-    return Annotated[Principal, Depends(require(action))]
-
-
-WarningId = Annotated[str, Path(min_length=26, max_length=26, pattern=ULID)]
+WarningId = RowIdPath
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200).")]
 Cursor = Annotated[
     str | None,
@@ -62,7 +56,7 @@ def _ref(description: str):
     openapi_extra=route_meta("warnings.read"),
 )
 def list_warnings(
-    principal: _as("warnings.read"),
+    principal: caller("warnings.read"),
     session: ReadSession,
     kind: WarningKind | None = None,
     status: WarningStatus | None = None,
@@ -108,7 +102,7 @@ def list_warnings(
     openapi_extra=route_meta("warnings.read"),
 )
 def get_warning(
-    principal: _as("warnings.read"), warning_id: WarningId, session: ReadSession
+    principal: caller("warnings.read"), warning_id: WarningId, session: ReadSession
 ) -> WarningDetail:
     """One warning with its evidence: the structured details and every shop, account and record."""
     return service.get_warning(session, principal, warning_id)
@@ -121,7 +115,7 @@ def get_warning(
     openapi_extra=route_meta("warnings.triage"),
 )
 def confirm_warning(
-    principal: _as("warnings.triage"), warning_id: WarningId, body: WarningConfirm, session: DbSession
+    principal: caller("warnings.triage"), warning_id: WarningId, body: WarningConfirm, session: DbSession
 ) -> WarningDetail:
     """Confirm an open warning as misconduct (the reason is optional); 409 when it is already triaged."""
     warning = service.confirm_warning(session, principal, warning_id, reason=body.reason)
@@ -135,7 +129,7 @@ def confirm_warning(
     openapi_extra=route_meta("warnings.triage"),
 )
 def dismiss_warning(
-    principal: _as("warnings.triage"), warning_id: WarningId, body: WarningDismiss, session: DbSession
+    principal: caller("warnings.triage"), warning_id: WarningId, body: WarningDismiss, session: DbSession
 ) -> WarningDetail:
     """Dismiss an open warning; the reason is required. 409 when it is already triaged."""
     warning = service.dismiss_warning(session, principal, warning_id, reason=body.reason)
@@ -149,7 +143,7 @@ def dismiss_warning(
     openapi_extra=route_meta("warnings.triage"),
 )
 def reopen_warning(
-    principal: _as("warnings.triage"), warning_id: WarningId, body: WarningReopen, session: DbSession
+    principal: caller("warnings.triage"), warning_id: WarningId, body: WarningReopen, session: DbSession
 ) -> WarningDetail:
     """Re-open a confirmed or dismissed warning; the reason is required. 409 when it is open."""
     warning = service.reopen_warning(session, principal, warning_id, reason=body.reason)

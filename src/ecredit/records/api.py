@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
-from ecredit.kit.http import DbSession, ReadSession, problem_responses
+from ecredit.kit.http import DbSession, ReadSession, RowIdPath, problem_responses
 from ecredit.kit.schemas import ULID
 from ecredit.records import service
 from ecredit.records.models import RecordKind
@@ -26,19 +26,13 @@ from ecredit.records.schemas import (
     RecordWithdraw,
     WithdrawalRead,
 )
-from ecredit.security.http import require, route_meta
-from ecredit.security.principals import Principal
+from ecredit.security.http import caller, route_meta
 from ecredit.security.ratelimit import limit
 
 router = APIRouter(prefix="/api/v1", tags=["records"], responses=problem_responses(400, 401, 403, 422))
 
 
-def _as(action: str):
-    """The caller, authorised for ``action`` before anything else of the request is looked at."""
-    return Annotated[Principal, Depends(require(action))]
-
-
-RowId = Annotated[str, Path(min_length=26, max_length=26, pattern=ULID)]
+RowId = RowIdPath
 _CREATED = {200: {"model": RecordRead, "description": "The same record was already there (a retry)"}}
 
 
@@ -49,7 +43,7 @@ _CREATED = {200: {"model": RecordRead, "description": "The same record was alrea
     dependencies=[Depends(limit("public", anonymous_only=True))],
     openapi_extra=route_meta("records.read"),
 )
-def subject_records(principal: _as("records.read"), subject_id: RowId, session: ReadSession) -> RecordList:
+def subject_records(principal: caller("records.read"), subject_id: RowId, session: ReadSession) -> RecordList:
     """A subject's credit records.
 
     Staff see the archive: every record with its status (`active`, `expired`, `repaired`, `withdrawn`).
@@ -66,7 +60,7 @@ def subject_records(principal: _as("records.read"), subject_id: RowId, session: 
     openapi_extra=route_meta("records.read_archive"),
 )
 def search_records(
-    principal: _as("records.read_archive"),
+    principal: caller("records.read_archive"),
     session: ReadSession,
     subject_id: Annotated[str | None, Query(min_length=26, max_length=26, pattern=ULID)] = None,
     kind: RecordKind | None = None,
@@ -91,7 +85,7 @@ def search_records(
     openapi_extra=route_meta("records.read_archive"),
 )
 def get_record(
-    principal: _as("records.read_archive"), record_id: RowId, session: ReadSession
+    principal: caller("records.read_archive"), record_id: RowId, session: ReadSession
 ) -> RecordDetail:
     """One record with its whole history (created, withdrawn, repaired, restored)."""
     return service.get_record_detail(session, principal, record_id)
@@ -105,7 +99,7 @@ def get_record(
     openapi_extra=route_meta("records.create"),
 )
 def create_record(
-    principal: _as("records.create"), body: RecordCreate, session: DbSession, response: Response
+    principal: caller("records.create"), body: RecordCreate, session: DbSession, response: Response
 ) -> RecordRead:
     """Record a fact about a subject; its class, effect and publicity window come from the records policy.
 
@@ -125,7 +119,7 @@ def create_record(
     openapi_extra=route_meta("records.withdraw"),
 )
 def withdraw_record(
-    principal: _as("records.withdraw"), record_id: RowId, body: RecordWithdraw, session: DbSession
+    principal: caller("records.withdraw"), record_id: RowId, body: RecordWithdraw, session: DbSession
 ) -> WithdrawalRead:
     """Withdraw a record whose basis was revoked, changed or found void; `late` says whether the legal
     deadline (3 working days, SAMR Order 45 Art. 11; 3 days, 行政处罚法 Art. 48) had passed."""
@@ -147,7 +141,7 @@ def withdraw_record(
     openapi_extra=route_meta("records.repair"),
 )
 def repair_record(
-    principal: _as("records.repair"), record_id: RowId, body: RecordRepair, session: DbSession
+    principal: caller("records.repair"), record_id: RowId, body: RecordRepair, session: DbSession
 ) -> RecordRead:
     """Repair a record (信用修复): it leaves every public output and score and stays in the archive.
     409 before the minimum period, for a rule that forbids repair, or without a signed repair commitment."""
@@ -164,7 +158,7 @@ def repair_record(
     openapi_extra=route_meta("records.correct"),
 )
 def correct_record(
-    principal: _as("records.correct"), record_id: RowId, body: RecordCorrect, session: DbSession
+    principal: caller("records.correct"), record_id: RowId, body: RecordCorrect, session: DbSession
 ) -> RecordRead:
     """Correct an active record's facts (fields left out keep their values); class, rule and window are
     computed again and the history keeps what changed. 409 for a record that is not active."""
@@ -179,7 +173,7 @@ def correct_record(
     openapi_extra=route_meta("records.repair"),
 )
 def restore_record(
-    principal: _as("records.repair"), record_id: RowId, body: RecordRestore, session: DbSession
+    principal: caller("records.repair"), record_id: RowId, body: RecordRestore, session: DbSession
 ) -> RecordRead:
     """Revoke a repair: the record is active again."""
     record = service.restore_record(session, principal, record_id, reason=body.reason)
@@ -194,7 +188,7 @@ def restore_record(
     openapi_extra=route_meta("records.platform_penalty"),
 )
 def record_platform_penalty(
-    principal: _as("records.platform_penalty"),
+    principal: caller("records.platform_penalty"),
     body: PlatformPenaltyCreate,
     session: DbSession,
     response: Response,
@@ -214,7 +208,7 @@ def record_platform_penalty(
     openapi_extra=route_meta("commitments.write"),
 )
 def sign_commitment(
-    principal: _as("commitments.write"), body: CommitmentCreate, session: DbSession
+    principal: caller("commitments.write"), body: CommitmentCreate, session: DbSession
 ) -> CommitmentRead:
     """A subject signs a credit commitment (信用承诺) of a configured type; it is recorded."""
     return service.commitment_read(service.sign_commitment(session, principal, body))
@@ -227,7 +221,7 @@ def sign_commitment(
     openapi_extra=route_meta("commitments.read"),
 )
 def subject_commitments(
-    principal: _as("commitments.read"), subject_id: RowId, session: ReadSession
+    principal: caller("commitments.read"), subject_id: RowId, session: ReadSession
 ) -> list[CommitmentRead]:
     """A subject's commitments, newest first."""
     return service.subject_commitments(session, principal, subject_id)
@@ -240,7 +234,7 @@ def subject_commitments(
     openapi_extra=route_meta("commitments.read"),
 )
 def get_commitment(
-    principal: _as("commitments.read"), commitment_id: RowId, session: ReadSession
+    principal: caller("commitments.read"), commitment_id: RowId, session: ReadSession
 ) -> CommitmentRead:
     """One commitment."""
     return service.get_commitment(session, principal, commitment_id)
@@ -253,7 +247,7 @@ def get_commitment(
     openapi_extra=route_meta("commitments.write"),
 )
 def fulfil_commitment(
-    principal: _as("commitments.write"), commitment_id: RowId, body: CommitmentFulfil, session: DbSession
+    principal: caller("commitments.write"), commitment_id: RowId, body: CommitmentFulfil, session: DbSession
 ) -> CommitmentRead:
     """The commitment was kept: a `commitment_fulfilled` record. 409 when it is already closed."""
     return service.commitment_read(service.fulfil_commitment(session, principal, commitment_id, body))
@@ -266,7 +260,7 @@ def fulfil_commitment(
     openapi_extra=route_meta("commitments.write"),
 )
 def breach_commitment(
-    principal: _as("commitments.write"), commitment_id: RowId, body: CommitmentBreach, session: DbSession
+    principal: caller("commitments.write"), commitment_id: RowId, body: CommitmentBreach, session: DbSession
 ) -> CommitmentRead:
     """The commitment was broken: a `commitment_breach` record. 409 when it is already closed."""
     return service.commitment_read(service.breach_commitment(session, principal, commitment_id, body))

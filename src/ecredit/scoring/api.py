@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 
-from ecredit.kit.http import ReadSession, problem_responses
-from ecredit.kit.schemas import ULID
+from ecredit.kit.http import ReadSession, RowIdPath, problem_responses
 from ecredit.scoring import service
 from ecredit.scoring.schemas import CreditRead
 from ecredit.security.http import require, route_meta
@@ -15,7 +14,7 @@ from ecredit.security.principals import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["credit"], responses=problem_responses(400, 401, 403, 422))
 
-SubjectId = Annotated[str, Path(min_length=26, max_length=26, pattern=ULID)]
+SubjectId = RowIdPath
 
 
 @router.get(

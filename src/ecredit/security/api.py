@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import Field
 
-from ecredit.kit.http import DbSession, ReadSession, problem, problem_responses
+from ecredit.kit.http import DbSession, ReadSession, RowIdPath, problem, problem_responses
 from ecredit.kit.schemas import TEXT, InputSchema, Schema
 from ecredit.security import approvals, credentials, seclog
 from ecredit.security.http import bearer, request_id, require, route_meta
@@ -63,7 +63,7 @@ def logout(
 approvals_router = APIRouter(
     prefix="/api/v1/approvals", tags=["approvals"], responses=problem_responses(400, 401, 403, 422)
 )
-ApprovalId = Annotated[str, Path(min_length=26, max_length=26, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+ApprovalId = RowIdPath
 
 
 @approvals_router.get("", response_model=list[ApprovalRead], openapi_extra=route_meta("approvals.read"))

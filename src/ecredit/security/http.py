@@ -145,3 +145,9 @@ def install_public_security(app: FastAPI) -> None:
 def grant_of(principal: Principal, action: str) -> Grant:
     """The grant the service layer works with."""
     return authorize(principal, action)
+
+
+def caller(action: str) -> Any:
+    """The type of a route's principal parameter: the caller, authorised for ``action`` before anything else
+    of the request is looked at (``principal: caller("records.read")``)."""
+    return Annotated[Principal, Depends(require(action))]

@@ -6,11 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from ecredit.kit.http import DbSession, ReadSession, problem_responses
+from ecredit.kit.http import DbSession, ReadSession, RowIdPath, problem_responses
 from ecredit.kit.policy import policy
 from ecredit.kit.schemas import NO_NUL, ULID, Page
-from ecredit.security.http import require, route_meta
-from ecredit.security.principals import Principal
+from ecredit.security.http import caller, route_meta
 from ecredit.security.ratelimit import limit
 from ecredit.subjects import service
 from ecredit.subjects.models import SubjectKind
@@ -31,12 +30,7 @@ from ecredit.subjects.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses=problem_responses(400, 401, 403, 422))
 
 
-def _as(action: str):
-    """The caller, authorised for ``action`` before anything else of the request is looked at."""
-    return Annotated[Principal, Depends(require(action))]
-
-
-SubjectId = Annotated[str, Path(min_length=26, max_length=26, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+SubjectId = RowIdPath
 ShopId = SubjectId
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200).")]
 Cursor = Annotated[
@@ -54,7 +48,7 @@ Cursor = Annotated[
     openapi_extra=route_meta("subjects.create"),
 )
 def create_subject(
-    principal: _as("subjects.create"), body: SubjectCreate, session: DbSession, response: Response
+    principal: caller("subjects.create"), body: SubjectCreate, session: DbSession, response: Response
 ) -> SubjectRead:
     """Register a subject (organisation, individual business, person, logistics company, courier).
 
@@ -74,7 +68,7 @@ def create_subject(
     openapi_extra=route_meta("subjects.read"),
 )
 def search_subjects(
-    principal: _as("subjects.read"),
+    principal: caller("subjects.read"),
     session: ReadSession,
     q: Annotated[
         str | None,
@@ -102,7 +96,9 @@ def search_subjects(
     dependencies=[Depends(limit("public", anonymous_only=True))],
     openapi_extra=route_meta("subjects.read"),
 )
-def get_subject(principal: _as("subjects.read"), subject_id: SubjectId, session: ReadSession) -> SubjectRead:
+def get_subject(
+    principal: caller("subjects.read"), subject_id: SubjectId, session: ReadSession
+) -> SubjectRead:
     """One subject, personal fields masked."""
     return service.subject_read(service.read_subject(session, principal, subject_id))
 
@@ -114,7 +110,7 @@ def get_subject(principal: _as("subjects.read"), subject_id: SubjectId, session:
     openapi_extra=route_meta("subjects.update"),
 )
 def update_subject(
-    principal: _as("subjects.update"), subject_id: SubjectId, body: SubjectUpdate, session: DbSession
+    principal: caller("subjects.update"), subject_id: SubjectId, body: SubjectUpdate, session: DbSession
 ) -> SubjectRead:
     """Change a subject's name, contacts or region."""
     return service.subject_read(service.update_subject(session, principal, subject_id, body))
@@ -127,7 +123,7 @@ def update_subject(
     openapi_extra=route_meta("shops.read"),
 )
 def list_subject_shops(
-    principal: _as("shops.read"),
+    principal: caller("shops.read"),
     subject_id: SubjectId,
     session: ReadSession,
     limit: Limit = 50,
@@ -147,7 +143,7 @@ def list_subject_shops(
     openapi_extra=route_meta("subjects.read"),
 )
 def list_subject_relations(
-    principal: _as("subjects.read"), subject_id: SubjectId, session: ReadSession
+    principal: caller("subjects.read"), subject_id: SubjectId, session: ReadSession
 ) -> list[RelationRead]:
     """Relations (legal representative, officer, courier employer) on either side of the subject."""
     return [RelationRead.model_validate(r) for r in service.list_relations(session, principal, subject_id)]
@@ -161,7 +157,7 @@ def list_subject_relations(
     openapi_extra=route_meta("relations.create"),
 )
 def add_relation(
-    principal: _as("relations.create"), body: RelationCreate, session: DbSession
+    principal: caller("relations.create"), body: RelationCreate, session: DbSession
 ) -> RelationRead:
     """Record a relation between two subjects (idempotent)."""
     return RelationRead.model_validate(service.add_relation(session, principal, body))
@@ -175,7 +171,7 @@ def add_relation(
     openapi_extra=route_meta("platforms.create"),
 )
 def register_platform(
-    principal: _as("platforms.create"), body: PlatformCreate, session: DbSession
+    principal: caller("platforms.create"), body: PlatformCreate, session: DbSession
 ) -> PlatformRead:
     """Register an e-commerce platform."""
     platform, subject = service.register_platform(session, principal, body)
@@ -185,7 +181,7 @@ def register_platform(
 
 
 @router.get("/platforms", response_model=list[PlatformRead], openapi_extra=route_meta("platforms.read"))
-def list_platforms(principal: _as("platforms.read"), session: ReadSession) -> list[PlatformRead]:
+def list_platforms(principal: caller("platforms.read"), session: ReadSession) -> list[PlatformRead]:
     """Every registered platform."""
     return service.list_platforms(session, principal)
 
@@ -197,7 +193,7 @@ def list_platforms(principal: _as("platforms.read"), session: ReadSession) -> li
     responses=problem_responses(404, 409),
     openapi_extra=route_meta("shops.create"),
 )
-def create_shop(principal: _as("shops.create"), body: ShopCreate, session: DbSession) -> ShopRead:
+def create_shop(principal: caller("shops.create"), body: ShopCreate, session: DbSession) -> ShopRead:
     """Register a platform's shop and its operator."""
     return service.shop_reads(session, [service.create_shop(session, principal, body)])[0]
 
@@ -209,7 +205,7 @@ def create_shop(principal: _as("shops.create"), body: ShopCreate, session: DbSes
     openapi_extra=route_meta("shops.read"),
 )
 def search_shops(
-    principal: _as("shops.read"),
+    principal: caller("shops.read"),
     session: ReadSession,
     platform: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_-]{1,31}$")] = None,
     q: Annotated[
@@ -231,7 +227,7 @@ def search_shops(
     responses=problem_responses(404),
     openapi_extra=route_meta("shops.read"),
 )
-def get_shop(principal: _as("shops.read"), shop_id: ShopId, session: ReadSession) -> ShopRead:
+def get_shop(principal: caller("shops.read"), shop_id: ShopId, session: ReadSession) -> ShopRead:
     """One shop."""
     return service.shop_reads(session, [service.read_shop(session, principal, shop_id)])[0]
 
@@ -243,7 +239,7 @@ def get_shop(principal: _as("shops.read"), shop_id: ShopId, session: ReadSession
     openapi_extra=route_meta("shops.update"),
 )
 def update_shop(
-    principal: _as("shops.update"), shop_id: ShopId, body: ShopUpdate, session: DbSession
+    principal: caller("shops.update"), shop_id: ShopId, body: ShopUpdate, session: DbSession
 ) -> ShopRead:
     """Change a shop's name, category, contacts or status."""
     return service.shop_reads(session, [service.update_shop(session, principal, shop_id, body)])[0]
@@ -256,7 +252,7 @@ def update_shop(
     openapi_extra=route_meta("shops.read"),
 )
 def get_shop_by_platform_id(
-    principal: _as("shops.read"),
+    principal: caller("shops.read"),
     platform: Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{1,31}$")],
     platform_shop_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")],
     session: ReadSession,
@@ -274,7 +270,7 @@ def get_shop_by_platform_id(
     openapi_extra=route_meta("subjects.read_personal_data"),
 )
 def read_personal_data(
-    principal: _as("subjects.read_personal_data"),
+    principal: caller("subjects.read_personal_data"),
     subject_id: SubjectId,
     purpose: Annotated[
         str,

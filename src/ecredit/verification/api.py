@@ -8,11 +8,10 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 
 from ecredit.identifiers import check as check_identifier
-from ecredit.kit.http import DbSession, ReadSession, problem_responses
+from ecredit.kit.http import DbSession, ReadSession, RowIdPath, problem_responses
 from ecredit.kit.schemas import NO_NUL
 from ecredit.security.approvals import Approval
-from ecredit.security.http import require, route_meta
-from ecredit.security.principals import Principal
+from ecredit.security.http import caller, route_meta
 from ecredit.security.ratelimit import limit
 from ecredit.security.schemas import ApprovalRead
 from ecredit.verification import repository as repo
@@ -30,12 +29,7 @@ from ecredit.verification.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["verification"], responses=problem_responses(400, 401, 403, 422))
 
 
-def _as(action: str):
-    """The caller, authorised for ``action`` before anything else of the request is looked at."""
-    return Annotated[Principal, Depends(require(action))]
-
-
-Id = Annotated[str, Path(min_length=26, max_length=26, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+Id = RowIdPath
 
 
 def _verification_read(v: Verification, mark: Mark | None = None) -> VerificationRead:
@@ -63,7 +57,7 @@ def _mark_read(m: Mark) -> MarkRead:
     responses=problem_responses(404),
     openapi_extra=route_meta("verification.run"),
 )
-def verify_shop(principal: _as("verification.run"), shop_id: Id, session: DbSession) -> VerificationRead:
+def verify_shop(principal: caller("verification.run"), shop_id: Id, session: DbSession) -> VerificationRead:
     """Verify the shop's operator now (format, checksums, region, register, legal representative)."""
     verification = service.verify_shop(session, principal, shop_id)
     mark = repo.latest_mark_of_shop(session, shop_id) if verification.outcome == "verified" else None
@@ -77,7 +71,7 @@ def verify_shop(principal: _as("verification.run"), shop_id: Id, session: DbSess
     openapi_extra=route_meta("verification.read"),
 )
 def list_verifications(
-    principal: _as("verification.read"), shop_id: Id, session: ReadSession
+    principal: caller("verification.read"), shop_id: Id, session: ReadSession
 ) -> list[VerificationRead]:
     """The shop's verification history, newest first, each with every check."""
     return [_verification_read(v) for v in service.list_verifications(session, principal, shop_id)]
@@ -89,7 +83,7 @@ def list_verifications(
     responses=problem_responses(404),
     openapi_extra=route_meta("marks.read"),
 )
-def shop_mark(principal: _as("marks.read"), shop_id: Id, session: ReadSession) -> MarkRead:
+def shop_mark(principal: caller("marks.read"), shop_id: Id, session: ReadSession) -> MarkRead:
     """The shop's newest trusted certification mark and its token."""
     return _mark_read(service.current_mark(session, principal, shop_id))
 
@@ -102,7 +96,7 @@ def shop_mark(principal: _as("marks.read"), shop_id: Id, session: ReadSession) -
     openapi_extra=route_meta("marks.revoke"),
 )
 def revoke_mark(
-    principal: _as("marks.revoke"), mark_id: Id, body: MarkRevoke, session: DbSession
+    principal: caller("marks.revoke"), mark_id: Id, body: MarkRevoke, session: DbSession
 ) -> MarkRead | JSONResponse:
     """Revoke a mark, with the reason.
 
@@ -123,7 +117,7 @@ def revoke_mark(
     openapi_extra=route_meta("marks.check"),
 )
 def check_mark(
-    principal: _as("marks.check"),
+    principal: caller("marks.check"),
     token: Annotated[str, Path(min_length=1, max_length=4096)],
     session: ReadSession,
 ) -> MarkCheckRead:
@@ -150,7 +144,7 @@ def check_mark(
     openapi_extra=route_meta("register.read"),
 )
 def register_entry(
-    principal: _as("register.read"),
+    principal: caller("register.read"),
     uscc: Annotated[str, Path(min_length=18, max_length=40, pattern=NO_NUL)],
     session: ReadSession,
 ) -> RegisterEntryRead:
