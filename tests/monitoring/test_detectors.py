@@ -124,3 +124,38 @@ def test_an_unknown_detector_is_refused(tiny_store):
     with pytest.raises(BadRequest, match="unknown detector"):
         runner.plan(["brushing", "empty_parcel"])
     assert [c.name for c in runner.plan(["fake_review"])] == ["brushing_ring", "fake_review"]
+
+
+def _comparable(f) -> tuple:
+    """A finding as the parity test compares it: kind, platform, the shops and accounts (with ``linked``),
+    the evidence records, and the score to 6 significant digits (the engines may add floats in another
+    order)."""
+    parties = sorted((m.role.value, m.platform, m.ref, m.linked) for m in f.members if m.role != "object")
+    records = sorted((m.platform, m.object_kind, m.ref) for m in f.members if m.role == "object")
+    return (f.kind.value, f.platform, tuple(parties), tuple(records), float(f"{f.score:.6g}"))
+
+
+def _warning_set(result: runner.MonitorRun) -> dict[str, set[tuple]]:
+    return {name: {_comparable(f) for f in r.findings} for name, r in result.results.items()}
+
+
+@pytest.mark.spark
+def test_spark_gives_the_same_warnings_as_duckdb(spark, tiny_store):
+    duck = runner.run(engine_name="duckdb", record=False)
+    sparked = runner.run(engine_name="spark", record=False)
+    assert sparked.engine == "spark" and duck.engine == "duckdb"
+    assert sparked.snapshot == duck.snapshot
+    assert list(sparked.results) == list(duck.results) == list(DETECTORS)
+    on_duckdb, on_spark = _warning_set(duck), _warning_set(sparked)
+    truth = evaluate.truth_pairs(evaluate.read_truth(tiny_store))
+    labelled = {unit.kind.value for unit, pairs in truth.items() if pairs}
+    assert labelled == {cls.kind.value for cls in DETECTORS.values()}  # the tiny province has every pattern
+    for name, cls in DETECTORS.items():
+        assert on_duckdb[name], f"{name} found nothing on DuckDB in a province where the pattern is injected"
+        assert {w[0] for w in on_duckdb[name]} == {cls.kind.value}
+        assert on_spark[name] == on_duckdb[name], (
+            name,
+            sorted(on_duckdb[name] - on_spark[name])[:3],
+            sorted(on_spark[name] - on_duckdb[name])[:3],
+        )
+    assert all(r.run.engine == "spark" for r in sparked.results.values())

@@ -702,6 +702,8 @@ class SparkEngine:
 
     def __init__(self, settings: Settings | None = None) -> None:
         settings = settings or get_settings()
+        if settings.log_steps:
+            log_steps_to_stderr()
         shared = spark_session(settings)
         self._spark = shared.newSession()
         for key, value in _spark_sql_conf(settings).items():
@@ -802,25 +804,28 @@ class SparkEngine:
         """Copy an Arrow table into Spark (written as Parquet, so the plan does not carry the rows)."""
         _check_name(name, self.name)
         what = f"createDataFrame(<Arrow table {name}: {table.num_rows} rows, {table.schema.names}>)"
-        try:
-            frame = self._spark.createDataFrame(table)
-        except Exception as exc:
-            raise EngineError(_spark_message(exc), sql=what, engine=self.name) from exc
-        self._keep(name, frame, what)
+        with _logged(self.name, "arrow", name, lambda: table.num_rows):
+            try:
+                frame = self._spark.createDataFrame(table)
+            except Exception as exc:
+                raise EngineError(_spark_message(exc), sql=what, engine=self.name) from exc
+            self._keep(name, frame, what)
 
     def run(self, name: str, sql: str, **params: Any) -> str:
         _check_name(name, self.name)
         text = prepare(sql, params, "spark")
-        self._keep(name, self._sql(text), text)
+        with _logged(self.name, "step", name, lambda: self.count(name)):
+            self._keep(name, self._sql(text), text)
         return name
 
     def query(self, sql: str, **params: Any) -> pa.Table:
         text = prepare(sql, params, "spark")
-        frame = self._sql(text)
-        try:
-            return frame.toArrow()
-        except Exception as exc:
-            raise EngineError(_spark_message(exc), sql=text, engine=self.name) from exc
+        with _logged(self.name, "query", _first_line(sql)):
+            frame = self._sql(text)
+            try:
+                return frame.toArrow()
+            except Exception as exc:
+                raise EngineError(_spark_message(exc), sql=text, engine=self.name) from exc
 
     def _table(self, name: str) -> tuple[Any, str]:
         text = f"SELECT * FROM {_check_name(name, self.name)}"  # noqa: S608

@@ -14,8 +14,10 @@ Algorithm (docs/monitoring.md has the full account, with measurements):
    when every block is empty (a ``COUNT``).
 3. **Scoring against expectation.** A block's mass is compared with what its accounts' and shops' activity
    over the whole period, spread evenly over the platform's days, predicts (lift). A block is accepted when
-   its lift, its number of accounts and its cells per account (lockstep) reach the policy's thresholds. Its
-   cells are then removed and its partition searched again; a partition whose block is refused stops.
+   its lift, its number of accounts and its cells per account (lockstep) reach the policy's thresholds; of an
+   accepted block, only the accounts with at least ``brushing_min_account_share`` of their whole-period mass
+   inside it are ring members (an honest shopper who bought from a ring shop in the window is not). Its cells
+   are then removed and its partition searched again; a partition whose block is refused stops.
 4. **Rings** are the connected components of the accepted cells' accounts and shops on one platform; each
    ring is one finding with its accounts, its shops and the orders between them inside its days.
 """
@@ -67,7 +69,7 @@ class _UnionFind:
 
 class BrushingRing(Detector):
     name: ClassVar[str] = "brushing_ring"
-    version: ClassVar[str] = "1.0"
+    version: ClassVar[str] = "1.1"
     kind: ClassVar[WarningKind] = WarningKind.brushing_ring
     lake_kinds: ClassVar[tuple[str, ...]] = ("orders",)
     lake_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {
@@ -80,6 +82,7 @@ class BrushingRing(Detector):
         "brushing_min_lift",
         "brushing_min_accounts",
         "brushing_min_cells_per_account",
+        "brushing_min_account_share",
         "brushing_max_rounds",
         "brushing_max_iterations",
     )
@@ -123,17 +126,18 @@ class BrushingRing(Detector):
             min_shop_accounts=int(self.value("brushing_min_accounts")),
         )
         found: list[str] = []
-        for rnd in range(int(self.value("brushing_max_rounds"))):
+        rounds = int(self.value("brushing_max_rounds"))
+        for rnd in range(rounds):
             if engine.count(PREFIX + "r") == 0:
                 break
             accepted = self._round(engine, rnd)
             note(f"round {rnd + 1}: {accepted} blocks accepted")
             if accepted:
                 found.append(f"{PREFIX}found_{rnd}")
+            if not accepted or rnd == rounds - 1:
+                break  # no next round: its tensor is not needed
             engine.run(PREFIX + "r_next", sql("brushing/next_round.sql"))
             engine.run(PREFIX + "r", f"SELECT * FROM {PREFIX}r_next")  # noqa: S608 (table names only)
-            if not accepted:
-                break
         if found:
             union = " UNION ALL ".join(f"SELECT * FROM {name}" for name in found)  # noqa: S608
             blocks = engine.query(union)
@@ -176,7 +180,12 @@ class BrushingRing(Detector):
             stride=STRIDE,
         )
         engine.drop(best)
-        found = engine.run(f"{PREFIX}found_{rnd}", sql("brushing/found.sql"), round=rnd)
+        found = engine.run(
+            f"{PREFIX}found_{rnd}",
+            sql("brushing/found.sql"),
+            round=rnd,
+            min_account_share=float(self.value("brushing_min_account_share")),
+        )
         return len(engine.query(f"SELECT DISTINCT p FROM {found}"))  # noqa: S608
 
     # ------------------------------------------------------------------ rings and findings

@@ -1,0 +1,74 @@
+"""``brushing_ring``'s membership rule (found.sql): of an accepted block, only the accounts with at least
+``brushing_min_account_share`` of their whole-period mass inside it are ring members."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from ecredit.analytics.engine import open_engine
+from ecredit.kit.policy import policy
+from ecredit.monitoring.detectors.base import sql
+
+P = 1_000_007  # a partition: platform 1, some window
+
+
+@pytest.fixture
+def block():
+    """An accepted block: ring accounts 1-3 (all their mass in it) and shopper 4, a busy honest buyer with
+    two cells in the block and most of his mass elsewhere; and a refused block of account 5."""
+    with open_engine("duckdb") as engine:
+        cells = [(P, a, s, 20_000 + d, 0.5) for a in (1, 2, 3) for s in (10, 11) for d in (0, 1)]
+        cells += [(P, 4, 10, 20_000, 0.5), (P, 4, 11, 20_001, 0.5)]
+        cells += [(P + 1, 5, 12, 20_000, 0.5), (P + 1, 5, 12, 20_001, 0.5)]
+        p, a, s, t, m = zip(*cells, strict=True)
+        engine.register_arrow("brushing_blk", pa.table({"p": p, "a": a, "s": s, "t": t, "m": m}))
+        engine.register_arrow(
+            "brushing_margins",
+            pa.table(
+                {
+                    "mode": ["a"] * 5,
+                    "k": [1, 2, 3, 4, 5],
+                    # Ring accounts: 2.0 in the block of 2.4 (0.83); the shopper: 1.0 of 20.0 (0.05).
+                    "mass": [2.4, 2.4, 2.4, 20.0, 1.0],
+                }
+            ),
+        )
+        engine.register_arrow(
+            "brushing_score",
+            pa.table(
+                {
+                    "p": [P, P + 1],
+                    "lift": [500.0, 2.0],
+                    "mass": [7.0, 1.0],
+                    "cells_per_account": [3.5, 2.0],
+                    "accepted": [True, False],
+                }
+            ),
+        )
+        engine.register_arrow(
+            "brushing_accounts",
+            pa.table(
+                {"platform": ["qilu"] * 5, "buyer_id": [f"A{i}" for i in range(1, 6)], "a": [1, 2, 3, 4, 5]}
+            ),
+        )
+        engine.register_arrow(
+            "brushing_shops",
+            pa.table({"platform": ["qilu"] * 3, "shop_id": ["S10", "S11", "S12"], "s": [10, 11, 12]}),
+        )
+        yield engine
+
+
+def _members(engine, share: float) -> set[str]:
+    found = engine.query(sql("brushing/found.sql"), round=0, min_account_share=share)
+    return set(found.column("buyer_id").to_pylist())
+
+
+def test_an_honest_shopper_in_a_ring_block_is_not_a_member(block):
+    share = float(policy("monitoring").value("brushing_min_account_share"))
+    assert 0.05 < share < 0.83
+    assert _members(block, share) == {"A1", "A2", "A3"}  # A5's block was refused
+
+
+def test_without_the_share_rule_the_shopper_would_be_a_member(block):
+    assert _members(block, 0.0) == {"A1", "A2", "A3", "A4"}
