@@ -1403,10 +1403,13 @@ _Json = Annotated[bool, typer.Option("--json", help="The result as one JSON obje
 
 @contextlib.contextmanager
 def _lists_session(read_only: bool = False) -> Iterator[Any]:
-    """A session for a lists command, with this process's working-day table read from the store."""
+    """A session for a lists command, with this process's working-day table read from the store and the
+    domain events wired (a publication issues its enforcement orders from the CLI as from the API)."""
+    from ecredit import wiring
     from ecredit.db import session_scope
     from ecredit.kit import workdays
 
+    wiring.wire()
     with session_scope(read_only=read_only) as session:
         workdays.refresh(session)
         yield session
