@@ -175,7 +175,12 @@ def _visible_entry(session: Session, grant: Grant, entry_id: str, *, for_update:
 
 def _check_department(principal: Principal, department: str) -> None:
     """谁认定、谁修复: a regulator acts only on the lists of its own department (when it names one)."""
-    if principal.role is Role.regulator and principal.department and principal.department != department:
+    if (
+        principal.role is Role.regulator
+        and principal.department
+        and department
+        and principal.department != department
+    ):
         raise Forbidden(f"only the {department} department runs this list (you are {principal.department})")
 
 
