@@ -113,7 +113,15 @@ def _config(wfc: Path):
             # entry's term) are 422 naming the field. The lists' steps are judged against the entry's state
             # and procedure (409 when a step is not allowed yet), its subject and basis records (404, 422),
             # and the clock (a filing or revocation date after today is 422).
+            # A subject has no credit evaluation until a scoring run: right after `POST /subjects`,
+            # `GET /subjects/{id}/credit` answers its documented 404 (scoring.evaluation_not_found), which
+            # is not a lost resource (ST302).
             "operations": [
+                {
+                    "include-path-regex": "^/api/v1/subjects/\\{subject_id\\}/credit$",
+                    "include-method": "GET",
+                    "checks": {"ensure_resource_availability": {"enabled": False}},
+                },
                 {
                     "include-path-regex": "^/api/v1/intake/",
                     "checks": {
