@@ -85,6 +85,7 @@ def session(engine: Engine) -> Iterator[Session]:
 
 
 _ULID = re.compile(r"(?<![0-9A-Z])[0-9A-HJKMNP-TV-Z]{26}(?![0-9A-Z])")
+_SHA256 = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 
 # Responses allowed to carry personal data in clear: the purpose-bound, audited read.
 CLEAR_READ_PATHS = ("/personal-data",)
@@ -107,8 +108,9 @@ class PiiSweep:
         async def sweeping_send(message):
             if message["type"] == "http.response.body":
                 text = message.get("body", b"").decode("utf-8", "replace")
-                # Row ids (ULIDs) are random base32: a digit run in one is chance, not a phone number.
-                found = find_pii(_ULID.sub("", text))
+                # Row ids (ULIDs) and document digests (SHA-256 hex) are random: a digit run in one is
+                # chance, not a phone number.
+                found = find_pii(_SHA256.sub("", _ULID.sub("", text)))
                 if found:
                     self.hits.append((scope["path"], found))
             await send(message)

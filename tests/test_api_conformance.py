@@ -110,8 +110,18 @@ def _config(wfc: Path):
             # Credit records and commitments are judged against the clock and the records policy too: a
             # decision, signing or revocation date after today, a decision date no publicity rule covers,
             # and the kind-dependent requirements of a record (a penalty's legal basis and types, a list
-            # entry's term) are 422 naming the field.
+            # entry's term) are 422 naming the field. The lists' steps are judged against the entry's state
+            # and procedure (409 when a step is not allowed yet), its subject and basis records (404, 422),
+            # and the clock (a filing or revocation date after today is 422).
+            # A subject has no credit evaluation until a scoring run: right after `POST /subjects`,
+            # `GET /subjects/{id}/credit` answers its documented 404 (scoring.evaluation_not_found), which
+            # is not a lost resource (ST302).
             "operations": [
+                {
+                    "include-path-regex": "^/api/v1/subjects/\\{subject_id\\}/credit$",
+                    "include-method": "GET",
+                    "checks": {"ensure_resource_availability": {"enabled": False}},
+                },
                 {
                     "include-path-regex": "^/api/v1/intake/",
                     "checks": {
@@ -121,7 +131,7 @@ def _config(wfc: Path):
                     },
                 },
                 {
-                    "include-path-regex": "^/api/v1/(records|commitments|platform-penalties)",
+                    "include-path-regex": "^/api/v1/(records|commitments|platform-penalties|lists)",
                     "include-method": "POST",
                     "checks": {
                         "positive_data_acceptance": {

@@ -3,6 +3,7 @@
 from ecredit.analytics import models as lake_models
 from ecredit.db import Base
 from ecredit.intake import models as intake_models
+from ecredit.kit import workdays as calendar_models
 from ecredit.lists import models as lists_models
 from ecredit.monitoring import models as monitoring_models
 from ecredit.records import models as records_models
@@ -17,6 +18,7 @@ metadata = Base.metadata
 
 __all__ = [
     "approvals_models",
+    "calendar_models",
     "intake_models",
     "lake_models",
     "lists_models",

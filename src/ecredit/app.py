@@ -8,8 +8,10 @@ from fastapi.responses import JSONResponse
 from ecredit import __version__, wiring
 from ecredit.config import get_settings
 from ecredit.intake.api import router as intake_router
+from ecredit.kit import workdays
 from ecredit.kit.http import install_problem_handlers
 from ecredit.kit.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
+from ecredit.lists.api import router as lists_router
 from ecredit.monitoring.api import router as warnings_router
 from ecredit.records.api import router as records_router
 from ecredit.scoring.api import router as credit_router
@@ -50,6 +52,7 @@ def create_app() -> FastAPI:
     app.include_router(warnings_router)
     app.include_router(credit_router)
     app.include_router(records_router)
+    app.include_router(lists_router)
     install_public_security(app)
 
     @app.get("/healthz", tags=["ops"], include_in_schema=False)
@@ -62,4 +65,5 @@ def create_app() -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
 
     wiring.wire()
+    workdays.refresh_from_store()  # the operator's holiday table (years after the pinned package)
     return app

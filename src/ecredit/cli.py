@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -1381,6 +1382,569 @@ def supervision_plan(
         )
 
     _run(go)
+
+
+# ---------------------------------------------------------------- red and black lists, working days
+
+lists_app = typer.Typer(
+    help="Red and black lists (守信红名单 / 失信黑名单): the listing procedure, objections, credit repair.",
+    no_args_is_help=True,
+)
+calendar_app = typer.Typer(
+    help="The working-day calendar (State Council holiday notices).", no_args_is_help=True
+)
+app.add_typer(lists_app, name="lists")
+app.add_typer(calendar_app, name="calendar")
+
+_Why = Annotated[str, typer.Option(help="Why (masked for phone and ID numbers).")]
+_Entry = Annotated[str, typer.Argument(help="The list entry's id.")]
+_Json = Annotated[bool, typer.Option("--json", help="The result as one JSON object.")]
+
+
+@contextlib.contextmanager
+def _lists_session(read_only: bool = False) -> Iterator[Any]:
+    """A session for a lists command, with this process's working-day table read from the store and the
+    domain events wired (a publication issues its enforcement orders from the CLI as from the API)."""
+    from ecredit import wiring
+    from ecredit.db import session_scope
+    from ecredit.kit import workdays
+
+    wiring.wire()
+    with session_scope(read_only=read_only) as session:
+        workdays.refresh(session)
+        yield session
+
+
+def _lists_step(fn: Callable[[Any], Any], done: Callable[[Any], str], as_json: bool = False) -> None:
+    """Run one step in its own transaction (committed on success, nothing changed on error: then one
+    ``error: ...`` line and exit code 2)."""
+
+    def go() -> None:
+        with _lists_session() as session:
+            result = fn(session)
+            message = done(result)
+            payload = _lists_json(result) if as_json else None
+        if as_json:
+            _json_line(payload)
+        else:
+            out.print(message, highlight=False, soft_wrap=True)
+
+    _run(go)
+
+
+def _lists_json(result: Any) -> Any:
+    from ecredit.lists import service
+    from ecredit.lists.models import ListEntry
+
+    if isinstance(result, tuple):
+        result = result[0]
+    if isinstance(result, ListEntry):
+        return service.entry_read(result).model_dump(mode="json")
+    return result
+
+
+def _entry_line(entry: Any) -> str:
+    due = (
+        f", due {entry.due_on}"
+        if entry.due_on
+        else (", deadline unknown (no calendar)" if entry.due_unknown else "")
+    )
+    from ecredit.lists import rules
+    from ecredit.lists.catalogue import catalogue
+
+    following = ", ".join(
+        a.value for a in rules.next_steps(catalogue().list_type(entry.list_type), entry.state)
+    )
+    return f"entry {entry.id} ({entry.list_type}) is {entry.state}{due}; next: {following or 'none'}"
+
+
+@lists_app.command("types")
+def lists_types(as_json: _Json = False) -> None:
+    """The list types with their legal basis, procedure, term and measures."""
+    from ecredit.lists import service
+
+    cat = service.catalogue_read()
+    if as_json:
+        _json_line(cat.model_dump(mode="json"))
+        return
+    table = Table("key", "colour", "name", "procedure", "term", "early removal", "measures")
+    for t in cat.types:
+        table.add_row(
+            t.key,
+            t.colour,
+            t.name_zh,
+            " → ".join(t.procedure),
+            f"{t.duration_months} months",
+            "never"
+            if t.early_removal_after_months is None
+            else f"after {t.early_removal_after_months} months",
+            str(len(t.measures)),
+        )
+    out.print(table)
+    out.print(f"policy {cat.version}", highlight=False)
+
+
+@lists_app.command("nominate")
+def lists_nominate(
+    subject: Annotated[str, typer.Option(help="The subject's id.")],
+    list_type: Annotated[str, typer.Option("--type", help="The list type key (ecredit lists types).")],
+    user: _User,
+    reason: _Why,
+    basis: Annotated[list[str] | None, typer.Option(help="A basis credit record's id (repeatable).")] = None,
+    evidence: Annotated[list[str] | None, typer.Option(help="Evidence as KEY=VALUE (repeatable).")] = None,
+    by_rule: Annotated[bool, typer.Option("--by-rule", help="Nominate when the type's rule holds.")] = False,
+    as_json: _Json = False,
+) -> None:
+    """Nominate a subject for a list (by a regulator, with basis records and evidence; or by the type's
+    rule over records and scores)."""
+    from ecredit.lists import service
+
+    principal = _cli_user(user)
+    pairs = {}
+    for item in evidence or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise EcreditError(f"--evidence must be KEY=VALUE (got {item!r})")
+        pairs[key] = value
+
+    def go(session: Any) -> Any:
+        if by_rule:
+            entry = service.nominate_by_rule(session, principal, list_type=list_type, subject_id=subject)
+            if entry is None:
+                lt = service.catalogue().list_type(list_type)
+                why = service.evaluate_rule(session, lt, subject, service.clock.today()).why
+                raise EcreditError(f"not nominated: the rule does not hold or an entry is open ({why})")
+            return entry
+        return service.nominate(
+            session, principal, service.Nomination(subject, list_type, reason, list(basis or []), pairs)
+        )
+
+    _lists_step(go, _entry_line, as_json)
+
+
+def _simple_step(name: str, fn_name: str) -> None:
+    def command(entry_id: _Entry, user: _User, reason: _Why, as_json: _Json = False) -> None:
+        from ecredit.lists import service
+
+        principal = _cli_user(user)
+        fn = getattr(service, fn_name)
+        _lists_step(
+            lambda session: fn(session, principal, entry_id, reason=reason),
+            lambda result: (
+                _entry_line(result[0] if isinstance(result, tuple) else result)
+                + (f"; document {result[1].number}" if isinstance(result, tuple) else "")
+            ),
+            as_json,
+        )
+
+    command.__doc__ = {
+        "notify": "Serve the prior notice (告知书); the defence window starts.",
+        "close-defence": "Close a defence window that passed unused.",
+        "review": "Review the file (a second regulator: not the nominator).",
+        "decide": "Take the listing decision (决定书); publication becomes due.",
+        "approve": "Approve the decision as the next level up (types with higher-level approval).",
+        "publish": "Publish the entry: its credit record is made and its measures take effect.",
+    }[name]
+    lists_app.command(name)(command)
+
+
+for _name, _fn in (
+    ("notify", "notify"),
+    ("close-defence", "close_defence"),
+    ("review", "review"),
+    ("decide", "decide"),
+    ("approve", "approve_higher"),
+    ("publish", "publish"),
+):
+    _simple_step(_name, _fn)
+
+
+@lists_app.command("record-defence")
+def lists_record_defence(
+    entry_id: _Entry,
+    user: _User,
+    statement: Annotated[str, typer.Option(help="The party's statement and defence (陈述申辩).")],
+    filed_on: Annotated[
+        str | None, typer.Option(help="When it was filed (YYYY-MM-DD, default today).")
+    ] = None,
+    hearing: Annotated[bool, typer.Option("--hearing", help="The party asked for a hearing (听证).")] = False,
+    as_json: _Json = False,
+) -> None:
+    """Record the party's statement and defence, filed inside the window."""
+    from ecredit.lists import service
+
+    principal = _cli_user(user)
+    day = _cli_date(filed_on, "--filed-on") if filed_on else service.clock.today()
+    _lists_step(
+        lambda session: service.record_defence(
+            session, principal, entry_id, statement=statement, filed_on=day, hearing_requested=hearing
+        ),
+        _entry_line,
+        as_json,
+    )
+
+
+@lists_app.command("withdraw")
+def lists_withdraw(
+    entry_id: _Entry,
+    user: _User,
+    reason: _Why,
+    revoked_on: Annotated[str, typer.Option(help="When the basis was revoked (YYYY-MM-DD).")],
+    as_json: _Json = False,
+) -> None:
+    """Withdraw a published entry whose basis was revoked (out of public view at once)."""
+    from ecredit.lists import service
+
+    principal = _cli_user(user)
+    day = _cli_date(revoked_on, "--revoked-on")
+
+    def done(result: Any) -> str:
+        entry, timing = result
+        when = (
+            f"deadline {timing['deadline']}, {'LATE' if timing['late'] else 'on time'}"
+            if timing["deadline"]
+            else f"deadline unknown: {timing.get('deadline_unknown')}"
+        )
+        return f"{_entry_line(entry)} ({when})"
+
+    _lists_step(
+        lambda session: service.withdraw(session, principal, entry_id, reason=reason, basis_revoked_on=day),
+        done,
+        as_json,
+    )
+
+
+@lists_app.command("drop")
+def lists_drop(
+    entry_id: _Entry,
+    user: _User,
+    reason: _Why,
+    ground: Annotated[str, typer.Option(help="no_basis | no_intent | other")] = "no_basis",
+    as_json: _Json = False,
+) -> None:
+    """End a pending procedure without a listing (no basis; the party proved no intent)."""
+    from ecredit.lists import service
+
+    if ground not in ("no_basis", "no_intent", "other"):
+        raise EcreditError(f"--ground must be no_basis, no_intent or other (got {ground!r})")
+    principal = _cli_user(user)
+    _lists_step(
+        lambda session: service.drop(session, principal, entry_id, reason=reason, ground=ground),
+        _entry_line,
+        as_json,
+    )
+
+
+@lists_app.command("object")
+def lists_object(
+    entry_id: _Entry,
+    user: _User,
+    grounds: Annotated[str, typer.Option(help="The objection's grounds (异议).")],
+    filed_on: Annotated[
+        str | None, typer.Option(help="When it was filed (YYYY-MM-DD, default today).")
+    ] = None,
+) -> None:
+    """Register an objection to a published entry."""
+    from ecredit.lists import service
+
+    principal = _cli_user(user)
+    day = _cli_date(filed_on, "--filed-on") if filed_on else service.clock.today()
+    _lists_step(
+        lambda session: service.file_objection(session, principal, entry_id, grounds=grounds, filed_on=day),
+        lambda o: (
+            f"objection {o.id} registered on entry {o.entry_id}; answer due "
+            + (str(o.due_on) if o.due_on else "unknown (no calendar)")
+        ),
+    )
+
+
+@lists_app.command("answer-objection")
+def lists_answer_objection(
+    objection_id: Annotated[str, typer.Argument(help="The objection's id.")],
+    user: _User,
+    answer: Annotated[str, typer.Option(help="The answer.")],
+    upheld: Annotated[bool, typer.Option("--upheld/--rejected", help="Whether the objection is right.")],
+    remedy: Annotated[str | None, typer.Option(help="Upheld: withdraw | correct.")] = None,
+    correction: Annotated[str | None, typer.Option(help="The corrected reasons (remedy correct).")] = None,
+) -> None:
+    """Answer an objection (with its answer document); an upheld one withdraws or corrects the entry."""
+    from ecredit.lists import service
+
+    principal = _cli_user(user)
+    _lists_step(
+        lambda session: service.answer_objection(
+            session,
+            principal,
+            objection_id,
+            upheld=upheld,
+            answer=answer,
+            remedy=remedy,
+            correction=correction,
+        ),
+        lambda r: f"objection {r[0].id} is {r[0].status}; answer {r[1].number}",
+    )
+
+
+@lists_app.command("repair")
+def lists_repair(
+    target: Annotated[str, typer.Argument(help="The list entry's (or credit record's) id.")],
+    user: _User,
+    statement: Annotated[str, typer.Option(help="What was corrected, which duties were fulfilled.")],
+    record: Annotated[bool, typer.Option("--record", help="The target is a credit record.")] = False,
+    duties_fulfilled: Annotated[
+        bool, typer.Option("--duties-fulfilled", help="Duties declared fulfilled.")
+    ] = False,
+    evidence: Annotated[list[str] | None, typer.Option(help="Evidence of the duties as KEY=VALUE.")] = None,
+    commitment: Annotated[str | None, typer.Option(help="The signed repair commitment's id.")] = None,
+    decide: Annotated[
+        str | None, typer.Option(help="Decide at once as the department: approve | reject.")
+    ] = None,
+    reason: Annotated[str | None, typer.Option(help="The decision's reason (with --decide).")] = None,
+) -> None:
+    """Apply for credit repair (信用修复): the conditions are checked and shown; with --decide the
+    department decides in the same command."""
+    from ecredit.lists import service
+
+    principal = _cli_user(user)
+    pairs = dict(item.partition("=")[::2] for item in evidence or [])
+    if decide not in (None, "approve", "reject"):
+        raise EcreditError(f"--decide must be approve or reject (got {decide!r})")
+    if decide and not reason:
+        raise EcreditError("--decide needs --reason")
+
+    def go(session: Any) -> Any:
+        application = service.apply_for_repair(
+            session,
+            principal,
+            service.RepairRequest(
+                "record" if record else "list_entry",
+                target,
+                statement,
+                duties_fulfilled,
+                pairs,
+                commitment,
+                "cli",
+            ),
+        )
+        if decide:
+            session.flush()
+            service.decide_repair(
+                session, principal, application.id, approve=decide == "approve", reason=reason or ""
+            )
+        return application
+
+    def done(a: Any) -> str:
+        lines = [f"repair application {a.id}: {a.status}"]
+        for name, c in a.conditions["items"].items():
+            lines.append(f"  {'✓' if c['met'] else '✗'} {name}: {c['why']}")
+        return "\n".join(lines)
+
+    _lists_step(go, done)
+
+
+@lists_app.command("decide-repair")
+def lists_decide_repair(
+    application_id: Annotated[str, typer.Argument(help="The repair application's id.")],
+    user: _User,
+    reason: _Why,
+    approve: Annotated[bool, typer.Option("--approve/--reject", help="The decision.")],
+) -> None:
+    """Decide a repair application as the responsible department (approval needs every condition met)."""
+    from ecredit.lists import service
+
+    principal = _cli_user(user)
+    _lists_step(
+        lambda session: service.decide_repair(
+            session, principal, application_id, approve=approve, reason=reason
+        ),
+        lambda a: f"repair application {a.id}: {a.status}",
+    )
+
+
+@lists_app.command("run-expiry")
+def lists_run_expiry(
+    today: Annotated[str | None, typer.Option(help="Run as of this day (YYYY-MM-DD, default today).")] = None,
+    as_json: _Json = False,
+) -> None:
+    """Store `expired` for entries past their term; escalate long abnormal-operation listings."""
+    from ecredit.lists import service
+
+    day = _cli_date(today, "--today") if today else None
+    _lists_step(
+        lambda session: service.run_expiry(session, jobs.cli_principal(), today=day),
+        lambda r: (
+            f"{len(r['expired'])} entries expired, {len(r['escalated'])} escalated (as of {r['today']})"
+        ),
+        as_json,
+    )
+
+
+@lists_app.command("queue")
+def lists_queue(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per item.")] = False,
+) -> None:
+    """Overdue steps (defence windows, publications, withdrawals, objections, repair decisions) and
+    steps whose deadline is unknown."""
+    import dataclasses
+
+    from ecredit.lists import service
+
+    with _lists_session(read_only=True) as session:
+        items = service.queue(session, jobs.cli_principal())
+    if as_json:
+        for item in items:
+            _json_line(
+                {
+                    k: str(v) if v is not None and not isinstance(v, bool | int) else v
+                    for k, v in dataclasses.asdict(item).items()
+                }
+            )
+        return
+    table = Table("kind", "object", "subject", "state", "due", "overdue (working days)")
+    for i in items:
+        table.add_row(
+            i.kind,
+            f"{i.object_type} {i.object_id}",
+            i.subject_id,
+            i.state,
+            "UNKNOWN (no calendar)" if i.due_unknown else str(i.due_on),
+            "-" if i.overdue_workdays is None else str(i.overdue_workdays),
+        )
+    out.print(table)
+    out.print(f"{len(items)} item(s)", highlight=False)
+
+
+@lists_app.command("list")
+def lists_list(
+    subject: Annotated[str | None, typer.Option(help="Only this subject's entries.")] = None,
+    list_type: Annotated[str | None, typer.Option("--type", help="Only this list type.")] = None,
+    state: Annotated[str | None, typer.Option(help="Only entries in this state.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per entry.")] = False,
+) -> None:
+    """List entries of the archive."""
+    from ecredit.lists import service
+
+    with _lists_session(read_only=True) as session:
+        found = [
+            service.entry_read(e)
+            for e in service.search_entries(
+                session,
+                jobs.cli_principal(),
+                subject_id=subject,
+                list_type=list_type,
+                state=state,
+                limit=limit,
+            )
+        ]
+    if as_json:
+        for e in found:
+            _json_line(e.model_dump(mode="json"))
+        return
+    table = Table()
+    table.add_column("id", no_wrap=True)
+    for name in ("type", "subject", "state", "due", "published", "until"):
+        table.add_column(name)
+    for e in found:
+        table.add_row(
+            e.id,
+            e.list_type,
+            e.subject_id,
+            e.state.value,
+            "UNKNOWN" if e.due_unknown else str(e.due_on or "-"),
+            str(e.published_on or "-"),
+            str(e.effective_until or "-"),
+        )
+    out.print(table)
+    out.print(f"{len(found)} entr{'y' if len(found) == 1 else 'ies'}", highlight=False)
+
+
+@lists_app.command("show")
+def lists_show(entry_id: _Entry, as_json: _Json = False) -> None:
+    """One entry with its history, documents, objections and repair applications."""
+    from ecredit.lists import service
+
+    with _lists_session(read_only=True) as session:
+        detail = service.entry_detail(session, service.get_entry(session, jobs.cli_principal(), entry_id))
+    if as_json:
+        _json_line(detail.model_dump(mode="json"))
+        return
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    for label, value in (
+        ("id", detail.id),
+        ("list", f"{detail.list_type} ({detail.colour})"),
+        ("subject", detail.subject_id),
+        ("state", detail.state.value),
+        ("next steps", ", ".join(detail.next_steps) or "none"),
+        ("reason", detail.reason),
+        ("basis", ", ".join(detail.basis_record_ids) or "-"),
+        ("due", "UNKNOWN (no calendar)" if detail.due_unknown else str(detail.due_on or "-")),
+        ("published", f"{detail.published_on or '-'} until {detail.effective_until or '-'}"),
+        ("record", detail.record_id or "-"),
+    ):
+        head.add_row(label, value)
+    out.print(head, highlight=False)
+    table = Table("seq", "action", "from", "to", "actor", "role", "at", "reason")
+    for h in detail.history:
+        table.add_row(
+            str(h.seq),
+            h.action,
+            h.from_state or "-",
+            h.to_state,
+            h.actor,
+            h.role,
+            f"{h.at:%Y-%m-%d %H:%M}",
+            h.reason,
+        )
+    out.print(table)
+    for d in detail.documents:
+        out.print(f"document {d.kind.value} {d.number} sha256 {d.sha256}", highlight=False)
+
+
+@calendar_app.command("load")
+def calendar_load(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV: date,kind,name,source.")
+    ],
+    user: _User,
+) -> None:
+    """Load a year's holidays and make-up working days from the State Council's notice (replaces the
+    years in the file); deadlines flagged unknown are computed again (audited)."""
+    from ecredit.db import session_scope
+    from ecredit.kit import clock, workdays
+    from ecredit.lists import service as lists_service
+    from ecredit.security.trail import record_change
+
+    principal = _cli_user(user)
+    rows = workdays.parse_csv(file.read_text(encoding="utf-8"))
+    with session_scope() as session:
+        years = workdays.load_rows(session, rows, loaded_by=principal.actor, now=clock.utc_now())
+        recomputed = lists_service.recompute_unknown_deadlines(session)
+        record_change(
+            session,
+            principal,
+            "calendar.load",
+            "calendar_day",
+            ",".join(map(str, years)),
+            {"rows": len(rows), "file": file.name, "sources": sorted({r["source"] for r in rows})},
+        )
+    out.print(
+        f"{len(rows)} day(s) loaded for {', '.join(map(str, years))}; "
+        f"{recomputed} deadline(s) that were unknown now computed",
+        highlight=False,
+    )
+
+
+@calendar_app.command("years")
+def calendar_years() -> None:
+    """The years deadlines may reach into (the pinned package's and the loaded table's)."""
+    from ecredit.kit import workdays
+
+    with _lists_session(read_only=True):
+        pass
+    out.print(", ".join(map(str, workdays.known_years())), highlight=False)
 
 
 def _run(fn: Callable[[], Any]) -> None:

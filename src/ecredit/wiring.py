@@ -2,8 +2,9 @@
 
 The one place that knows every module. Handlers are added here as the capabilities that need them land
 (lists revoking marks on ``ListEntryPublished``, monitoring linking shops on ``ShopRegistered``, ...).
-Today: monitoring's real-time checks on intake's ``RecordsAccepted``, and credit records from confirmed
-(and re-opened) warnings.
+Today: monitoring's real-time checks on intake's ``RecordsAccepted``, credit records from confirmed
+(and re-opened) warnings, list nominations by rule from new credit records, and list entries flagged when
+a record they rest on is withdrawn.
 """
 
 from __future__ import annotations
@@ -33,6 +34,29 @@ def wire() -> None:
 
     events.subscribe(WarningConfirmed, records_from_confirmed_warning)
     events.subscribe(WarningReopened, records_of_reopened_warning)
+
+    from ecredit.records.events import RecordCreated, RecordWithdrawn
+
+    events.subscribe(RecordCreated, nominations_from_record)
+    events.subscribe(RecordWithdrawn, list_basis_withdrawn)
+
+
+def nominations_from_record(session: Session, event: Any) -> None:
+    """A new credit record may complete a list type's rule: a confirmed brushing warning's record
+    nominates its subject for the fake-trading list at once (idempotent per subject and list)."""
+    from ecredit.lists import service as lists_service
+    from ecredit.security.principals import system
+
+    lists_service.nominate_on_record(
+        session, system("lists"), record_id=event.record_id, subject_id=event.subject_id, kind=event.kind
+    )
+
+
+def list_basis_withdrawn(session: Session, event: Any) -> None:
+    """A withdrawn record that open list entries rest on: their withdrawal (or drop) becomes due."""
+    from ecredit.lists import service as lists_service
+
+    lists_service.flag_basis_withdrawn(session, record_id=event.record_id)
 
 
 def records_from_confirmed_warning(session: Session, event: Any) -> None:

@@ -20,6 +20,10 @@ PLACEHOLDERS = {
     "warning_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
     "record_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
     "commitment_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+    "entry_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+    "objection_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+    "application_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+    "document_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
     "platform": "nosuchplatform",
     "platform_shop_id": "X-1",
     "token": "not-a-token",
@@ -67,6 +71,7 @@ def test_platforms_are_always_tenant_scoped():
             "marks.check",
             "register.read",
             "identifiers.check",
+            "lists.types",  # the list catalogue: criteria, legal basis and measures are public
         }:
             assert grants[Role.platform] is Scope.own, action
 

@@ -20,6 +20,7 @@ TARGETS = ("subject", "legal_representative", "officers", "shops")
 ANSWERS = ("restricted", "rewarded")
 ORDER_KINDS = ("publish", "revoke_mark", "downgrade", "shield_shop", "close_shop", "freeze_account")
 RULE_SOURCES = ("records", "scores")
+REPAIR_CONDITIONS = ("minimum_period", "duties_fulfilled", "commitment", "no_repeat")  # DOMAIN.md §2.6
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class ListType:
     repair_conditions: tuple[str, ...]
     measures: tuple[str, ...]
     rule: Mapping[str, Any] | None = None
+    hearing: bool = False  # the notice offers a hearing (听证) besides the statement and defence
     escalates_to: str | None = None
     escalate_after_months: int | None = None
 
@@ -132,6 +134,9 @@ def _list_type(key: str, entry: Mapping[str, Any], measures: Mapping[str, Measur
         want = "punish" if v["colour"] == "black" else "reward"
         if measures[m].effect != want:
             raise ConfigurationError(f"{where}: a {v['colour']} list carries {want} measures only, not {m!r}")
+    bad = [c for c in v.get("repair_conditions", ()) if c not in REPAIR_CONDITIONS]
+    if bad:
+        raise ConfigurationError(f"{where}: repair_conditions must be among {', '.join(REPAIR_CONDITIONS)}")
     rule = v.get("rule")
     if rule is not None and rule.get("source") not in RULE_SOURCES:
         raise ConfigurationError(f"{where}: rule.source must be one of {', '.join(RULE_SOURCES)}")
@@ -153,6 +158,7 @@ def _list_type(key: str, entry: Mapping[str, Any], measures: Mapping[str, Measur
         repair_conditions=tuple(v.get("repair_conditions", ())),
         measures=tuple(v.get("measures", ())),
         rule=dict(rule) if rule is not None else None,
+        hearing=bool(v.get("hearing", False)),
         escalates_to=v.get("escalates_to"),
         escalate_after_months=_int_or_none(v.get("escalate_after_months")),
     )

@@ -6,7 +6,7 @@ a row names its list type by key and stores the policy version it was decided un
 
 States (DOMAIN.md §2.3; the transition table is ``lists/rules.py``)::
 
-    nominated → notified (告知) → defence_recorded (陈述申辩) → reviewed → decided → published
+    nominated → notified (告知) → defence_recorded (陈述申辩) → reviewed → decided → approved → published
               ↘ dropped (at any step before publication: no basis, no intent proven, …)
     published → expired | repaired (early removal, 信用修复) | withdrawn (basis revoked)
 
@@ -51,7 +51,8 @@ class EntryState(enum.StrEnum):
     notified = "notified"  # 告知书 served; the defence window (陈述申辩) runs
     defence_recorded = "defence_recorded"  # the subject's statement recorded (or the window closed unused)
     reviewed = "reviewed"  # a second regulator reviewed the file
-    decided = "decided"  # the listing decision (with higher-level approval where the type requires it)
+    decided = "decided"  # the listing decision
+    approved = "approved"  # the next level up approved the decision (types with higher_approval)
     published = "published"
     expired = "expired"
     repaired = "repaired"  # early removal after credit repair
@@ -66,6 +67,7 @@ PENDING_STATES = frozenset(
         EntryState.defence_recorded,
         EntryState.reviewed,
         EntryState.decided,
+        EntryState.approved,
     }
 )
 TERMINAL_STATES = frozenset(
@@ -254,6 +256,7 @@ class RepairApplication(Base):
     conditions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # each condition: met, why
     status: Mapped[str] = mapped_column(String(16), default=RepairStatus.submitted.value)
     due_on: Mapped[dt.date | None] = mapped_column(Date)
+    due_unknown: Mapped[bool] = mapped_column(Boolean, default=False)
     decided_on: Mapped[dt.date | None] = mapped_column(Date)
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decision_reason: Mapped[str | None] = mapped_column(Text)

@@ -107,6 +107,37 @@ PERMISSIONS: Mapping[str, Mapping[Role, Scope]] = {
     "scores.run": {R.admin: S.all},
     # Classified supervision: random-inspection plans drawn by regulators for their region
     "supervision.plan": {**STAFF},
+    # Red and black lists (lists/rules.py holds the same roles per step; a test checks they agree). The
+    # catalogue is public (criteria, legal basis, measures); entries in force are public for market entities
+    # (as their records are); the procedure is staff's; a platform may object and apply for repair for
+    # its own merchants; expiry is the daily job's
+    "lists.types": EVERYONE,
+    "lists.read_public": {
+        R.public: S.public,
+        R.bank: S.public,
+        R.department: S.public,
+        R.agency: S.public,
+        R.platform: S.own,
+        **STAFF,
+    },
+    "lists.read": {**STAFF},
+    "lists.queue": {**STAFF},
+    "lists.nominate": {**STAFF},
+    "lists.notify": {**STAFF},
+    "lists.record_defence": {**STAFF},
+    "lists.close_defence": {**STAFF},
+    "lists.review": {**STAFF},
+    "lists.decide": {**STAFF},
+    "lists.approve_higher": {**STAFF},
+    "lists.publish": {**STAFF},
+    "lists.withdraw": {**STAFF},
+    "lists.object": {R.platform: S.own, **STAFF},
+    "lists.answer_objection": {**STAFF},
+    "lists.expire": {R.admin: S.all},
+    "lists.repair": {**STAFF},
+    "lists.drop": {**STAFF},
+    "lists.repair_apply": {R.platform: S.own, **STAFF},
+    "lists.documents": {**STAFF},
 }
 
 
