@@ -34,6 +34,16 @@ def wire() -> None:
     events.subscribe(WarningConfirmed, records_from_confirmed_warning)
     events.subscribe(WarningReopened, records_of_reopened_warning)
 
+    # Lists (issue 7): enforcement orders and marks on publication, orders lifted on removal, and the
+    # check inside intake (a listed operator opening a shop raises a warning)
+    from ecredit.lists import enforcement, intake_guard
+    from ecredit.lists.events import ListEntryPublished, ListEntryRemoved
+    from ecredit.subjects.events import ShopRegistered
+
+    events.subscribe(ListEntryPublished, enforcement.on_entry_published)
+    events.subscribe(ListEntryRemoved, enforcement.on_entry_removed)
+    events.subscribe(ShopRegistered, intake_guard.on_shop_registered)
+
 
 def records_from_confirmed_warning(session: Session, event: Any) -> None:
     """A confirmed warning becomes a ``confirmed_warning`` credit record of each subject it names, with the
