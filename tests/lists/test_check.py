@@ -60,7 +60,7 @@ class TestAnswers:
         company = make_subject(session)
         make_list_entry(session, company, list_type="samr_serious")
         [a] = _check(session, [{"subject_id": company.id}], "simplified_procedure").results
-        assert a.answer == "allowed" and len(a.entries) == 1 and a.measures == []
+        assert a.answer == "allowed" and len(a.entries) == 1 and not a.measures
 
     def test_the_legal_representative_of_a_listed_company_is_restricted_through_it(self, session):
         company = make_subject(session)
@@ -96,7 +96,7 @@ class TestAnswers:
         relation.ended_date = dt.date(2026, 1, 1)
         session.flush()
         [a] = _check(session, [{"subject_id": person.id}], "legal_representative").results
-        assert a.answer == "allowed" and a.related == [] and a.entries == []
+        assert a.answer == "allowed" and not a.related and not a.entries
 
     def test_a_red_list_subject_is_rewarded(self, session):
         company = make_subject(session)
@@ -130,7 +130,7 @@ class TestAnswers:
         company = make_subject(session)
         make_list_entry(session, company, list_type="ecommerce_fake_trading", **overrides)
         [a] = _check(session, [{"uscc": company.uscc}], "loan").results
-        assert a.answer == "allowed" and a.entries == [] and a.measures == []
+        assert a.answer == "allowed" and not a.entries and not a.measures
 
     def test_unknown_subjects_are_answered_unknown_not_allowed(self, session):
         from tests.builders import id_number

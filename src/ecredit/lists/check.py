@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from ecredit.errors import FieldError, ValidationFailed
 from ecredit.lists import check_repository as repo
 from ecredit.lists.catalogue import Catalogue, ListType, Measure, catalogue
+from ecredit.lists.check_schemas import CheckItem
 from ecredit.security import masking
 from ecredit.security.permissions import authorize
 from ecredit.security.pii import blind_index
@@ -41,6 +42,8 @@ from ecredit.security.trail import record_change
 from ecredit.subjects.models import ORGANISATION_KINDS, PERSON_KINDS, RelationKind
 
 ALLOWED, RESTRICTED, REWARDED, UNKNOWN = "allowed", "restricted", "rewarded", "unknown"
+NOTHING_IN_FORCE = "no list entry in force"
+NO_SUCH_SUBJECT = "no such subject in the registry"
 # A measure's target -> the relation through which it reaches a related person (the others: the subject)
 RELATION_OF_TARGET = {
     "legal_representative": RelationKind.legal_representative.value,
@@ -58,7 +61,7 @@ class SubjectKey(Protocol):
     subject_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs a setattr call per field
 class EntryInForce:
     id: str
     subject_id: str
@@ -73,7 +76,7 @@ class EntryInForce:
     relation: str | None = None  # None: the subject's own entry; else how it reaches the subject
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs a setattr call per field
 class AppliedMeasure:
     measure: str
     name_zh: str
@@ -89,7 +92,7 @@ class AppliedMeasure:
     relation: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs a setattr call per field
 class RelatedSubject:
     subject_id: str
     name: str | None
@@ -108,9 +111,10 @@ class SubjectAnswer:
     kind: str | None = None
     name: str | None = None  # market entities only: never a natural person's name
     uscc: str | None = None
-    entries: list[EntryInForce] = field(default_factory=list)
-    measures: list[AppliedMeasure] = field(default_factory=list)
-    related: list[RelatedSubject] = field(default_factory=list)
+    # Empty tuples unless something is in force (most subjects: no list per answer to allocate)
+    entries: Sequence[EntryInForce] = ()
+    measures: Sequence[AppliedMeasure] = ()
+    related: Sequence[RelatedSubject] = ()
     explanation: str = ""
 
 
@@ -239,6 +243,8 @@ def _validate(cat: Catalogue, action: str, subjects: Sequence[SubjectKey]) -> No
     elif len(subjects) > limit:
         errors.append(FieldError("subjects", f"at most {limit} subjects per call, got {len(subjects)}"))
     for i, s in enumerate(subjects[: limit + 1]):
+        if type(s) is CheckItem:  # validated on construction: exactly one key
+            continue
         given = [k for k in ("uscc", "id_number", "subject_id") if getattr(s, k) is not None]
         if len(given) != 1:
             errors.append(FieldError(f"subjects[{i}]", "give exactly one of uscc, id_number, subject_id"))
@@ -260,46 +266,64 @@ def check(
     _validate(cat, action, subjects)
     plan = _plan(cat, action)
 
-    # Resolve the keys: one statement per kind of key.
+    # Resolve the keys with the subjects' entries in force: one statement per kind of key.
     usccs = [s.uscc for s in subjects if s.uscc is not None]
     bidx_of = {
         s.id_number: blind_index("id_number", s.id_number) for s in subjects if s.id_number is not None
     }
+    masked = {n: masking.mask("id_number", n) for n in bidx_of}
     ids = [s.subject_id for s in subjects if s.subject_id is not None]
-    by_uscc = repo.subjects_by(session, "uscc", usccs) if usccs else {}
-    by_bidx = repo.subjects_by(session, "id_number_bidx", bidx_of.values()) if bidx_of else {}
-    by_id = repo.subjects_by(session, "id", ids) if ids else {}
+    entries: dict[str, list[Any]] = defaultdict(list)
+    resolved: dict[str, dict[str, Any]] = {}
+    for key, values in (("uscc", usccs), ("id_number_bidx", bidx_of.values()), ("id", ids)):
+        if values:
+            resolved[key], rows = repo.subjects_with_entries(session, key, values, today)
+            for row in rows:
+                entries[row[0]].append(row)
 
-    found: list[Any] = []  # per subject: (id, kind, name, uscc) or None
+    # Per subject: (key, ref, (id, kind, name, uscc) or None); an ID number only ever masked from here
+    by_uscc, by_bidx, by_id = (resolved.get(k, {}) for k in ("uscc", "id_number_bidx", "id"))
+    found: list[tuple[str, str, Any]] = []
     for s in subjects:
         if s.uscc is not None:
-            found.append(by_uscc.get(s.uscc))
+            found.append(("uscc", s.uscc, by_uscc.get(s.uscc)))
         elif s.id_number is not None:
-            found.append(by_bidx.get(bidx_of[s.id_number]))
+            found.append(("id_number", masked[s.id_number], by_bidx.get(bidx_of[s.id_number])))
         else:
-            found.append(by_id.get(s.subject_id))
-    subject_ids = {row[0] for row in found if row is not None}
+            found.append(("subject_id", str(s.subject_id), by_id.get(s.subject_id)))
 
-    # Related companies (for persons, and only when the action has measures reaching related persons).
+    # Related companies (for persons, and only when the action has measures reaching related persons),
+    # with their entries in force: one statement for the relations, one for the companies.
     links: dict[str, list[tuple[str, str]]] = defaultdict(list)  # person -> [(company, relation)]
+    company_rows: dict[str, Any] = {}
     if plan.related:
-        persons = {row[0] for row in found if row is not None and row[1] in _PERSON_KINDS}
+        persons = {row[0] for _, _, row in found if row is not None and row[1] in _PERSON_KINDS}
         if persons:
             for holder, obj, kind in repo.current_relations(session, plan.related.keys(), persons):
                 links[holder].append((obj, kind))
-    companies = {obj for pairs in links.values() for obj, _ in pairs}
-
-    entries: dict[str, list[Any]] = defaultdict(list)
-    for row in repo.entries_in_force(session, subject_ids | companies, today):
-        entries[row[0]].append(row)
-    # Companies reached through a relation that have entries: their public identity for the answer
-    reached = {c for c in companies if entries.get(c)}
-    company_rows = repo.subjects_by(session, "id", reached) if reached else {}
+        companies = {obj for pairs in links.values() for obj, _ in pairs}
+        if companies:
+            company_rows, rows = repo.subjects_with_entries(session, "id", companies, today)
+            of_company: dict[str, list[Any]] = defaultdict(list)
+            for row in rows:
+                of_company[row[0]].append(row)
+            for company in companies:  # a company also checked itself: the same rows again
+                entries[company] = of_company.get(company, [])
 
     results = []
     counts = dict.fromkeys((ALLOWED, RESTRICTED, REWARDED, UNKNOWN), 0)
-    for index, (s, row) in enumerate(zip(subjects, found, strict=True)):
-        answer = _answer(cat, plan, index, s, row, entries, links, company_rows)
+    public_kinds = _PUBLIC_KINDS
+    for index, (key, ref, row) in enumerate(found):
+        if row is None:
+            answer = SubjectAnswer(index, key, ref, UNKNOWN, explanation=NO_SUCH_SUBJECT)
+        elif row[0] not in entries and row[0] not in links:  # most subjects: nothing in force
+            sid, kind, name, uscc = row
+            name = name if kind in public_kinds else None
+            answer = SubjectAnswer(
+                index, key, ref, ALLOWED, sid, kind, name, uscc, (), (), (), NOTHING_IN_FORCE
+            )
+        else:
+            answer = _answer(cat, plan, index, key, ref, row, entries, links, company_rows)
         counts[answer.answer] += 1
         results.append(answer)
     version = data_version(session, today, cat)
@@ -311,29 +335,18 @@ def check(
     )
 
 
-def _ref(s: SubjectKey) -> tuple[str, str]:
-    if s.uscc is not None:
-        return "uscc", s.uscc
-    if s.id_number is not None:
-        return "id_number", masking.mask("id_number", s.id_number)
-    return "subject_id", str(s.subject_id)
-
-
 def _answer(
     cat: Catalogue,
     plan: _Plan,
     index: int,
-    s: SubjectKey,
+    key: str,
+    ref: str,
     row: Any,
     entries: Mapping[str, list[Any]],
     links: Mapping[str, list[tuple[str, str]]],
     company_rows: Mapping[str, Any],
 ) -> SubjectAnswer:
-    key, ref = _ref(s)
-    if row is None:
-        return SubjectAnswer(
-            index=index, key=key, ref=ref, answer=UNKNOWN, explanation="no such subject in the registry"
-        )
+    """The answer for a subject with entries in force or related companies."""
     subject_id, kind, name, uscc = row
     public = kind in _PUBLIC_KINDS
     out = SubjectAnswer(
@@ -345,6 +358,9 @@ def _answer(
         kind=kind,
         name=name if public else None,
         uscc=uscc,
+        entries=[],
+        measures=[],
+        related=[],
     )
     for e in entries.get(subject_id, ()):
         lt = cat.types.get(e[2])
@@ -391,7 +407,7 @@ def _explain(a: SubjectAnswer) -> str:
     if a.answer == ALLOWED:
         if a.entries:
             return f"{_plural(len(a.entries), 'entry', 'entries')} in force, no measure on this action"
-        return "no list entry in force"
+        return NOTHING_IN_FORCE
     deciding = [m for m in a.measures if m.answer == a.answer]
     names = ", ".join(sorted({m.measure for m in deciding}))
     entries = _plural(len({m.entry_id for m in deciding}), "entry", "entries")

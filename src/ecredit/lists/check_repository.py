@@ -48,17 +48,6 @@ def _rows(session: Session, stmt: Any) -> Sequence[Row[Any]]:
 _SUBJECT_COLUMNS = (Subject.id, Subject.kind, Subject.name, Subject.uscc)
 
 
-def subjects_by(session: Session, key: str, values: Iterable[str]) -> dict[str, Row[Any]]:
-    """(id, kind, name, uscc) of the subjects whose ``key`` (``uscc``, ``id_number_bidx`` or ``id``) is
-    one of ``values``, by that key."""
-    column = {"uscc": Subject.uscc, "id_number_bidx": Subject.id_number_bidx, "id": Subject.id}[key]
-    out: dict[str, Row[Any]] = {}
-    for chunk in _chunks(values):
-        for row in _rows(session, select(column, *_SUBJECT_COLUMNS).where(_one_of(session, column, chunk))):
-            out[row[0]] = row[1:]
-    return out
-
-
 _ENTRY_COLUMNS = (
     ListEntry.subject_id,
     ListEntry.id,
@@ -69,26 +58,35 @@ _ENTRY_COLUMNS = (
 )
 
 
+def subjects_with_entries(
+    session: Session, key: str, values: Iterable[str], today: dt.date
+) -> tuple[dict[str, Row[Any]], list[Row[Any]]]:
+    """The subjects whose ``key`` (``uscc``, ``id_number_bidx`` or ``id``) is one of ``values`` with
+    their entries in force on ``today``, in one statement per chunk (the subject's index, then the
+    (subject_id, state) index of list_entry): ((id, kind, name, uscc) by key, and the entries as rows of
+    (subject_id, id, list_type, colour, published_on, effective_until))."""
+    column = {"uscc": Subject.uscc, "id_number_bidx": Subject.id_number_bidx, "id": Subject.id}[key]
+    subjects: dict[str, Row[Any]] = {}
+    entries: list[Row[Any]] = []
+    for chunk in _chunks(values):
+        stmt = (
+            select(column, *_SUBJECT_COLUMNS, *_ENTRY_COLUMNS[1:])
+            .outerjoin(ListEntry, and_(ListEntry.subject_id == Subject.id, _in_force(today)))
+            .where(_one_of(session, column, chunk))
+        )
+        for row in _rows(session, stmt):
+            subjects[row[0]] = row[1:5]
+            if row[5] is not None:
+                entries.append((row[1], *row[5:]))  # type: ignore[arg-type]
+    return subjects, entries
+
+
 def _in_force(today: dt.date) -> Any:
     """An entry published and inside its term on ``today`` (``ListEntry.is_in_force`` as SQL)."""
     return and_(
         ListEntry.state == EntryState.published.value,
         or_(ListEntry.effective_until.is_(None), ListEntry.effective_until >= today),
     )
-
-
-def entries_in_force(session: Session, subject_ids: Iterable[str], today: dt.date) -> Sequence[Row[Any]]:
-    """(subject_id, id, list_type, colour, published_on, effective_until) of the entries in force on
-    ``today`` of the subjects (through the (subject_id, state) index)."""
-    out: list[Row[Any]] = []
-    for chunk in _chunks(subject_ids):
-        stmt = (
-            select(*_ENTRY_COLUMNS)
-            .where(_one_of(session, ListEntry.subject_id, chunk), _in_force(today))
-            .order_by(ListEntry.subject_id, ListEntry.published_on, ListEntry.id)
-        )
-        out += _rows(session, stmt)
-    return out
 
 
 def current_relations(
