@@ -5,22 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from ecredit.kit.clock import today
 from ecredit.kit.http import DbSession, ReadSession, problem_responses
 from ecredit.kit.schemas import ULID
 from ecredit.lists import check as service
 from ecredit.lists.check_schemas import CheckRequest, CheckResponse, IncentivePage
-from ecredit.security.http import require, route_meta
-from ecredit.security.principals import Principal
+from ecredit.security.http import caller, route_meta
 
 router = APIRouter(prefix="/api/v1", tags=["lists"], responses=problem_responses(400, 401, 403, 422))
-
-
-def _as(action: str):
-    """The caller, authorised for ``action`` before anything else of the request is looked at."""
-    return Annotated[Principal, Depends(require(action))]
 
 
 @router.post(
@@ -29,7 +23,7 @@ def _as(action: str):
     responses=problem_responses(413),
     openapi_extra=route_meta("lists.check"),
 )
-def check(principal: _as("lists.check"), body: CheckRequest, session: DbSession) -> CheckResponse:
+def check(principal: caller("lists.check"), body: CheckRequest, session: DbSession) -> CheckResponse:
     """May these subjects do this action? (联合奖惩: the "may subject X do Y?" check.)
 
     One subject or up to 10,000 (`check_batch_limit`), each by `uscc`, `id_number` (in the body only,
@@ -57,7 +51,7 @@ Cursor = Annotated[
     openapi_extra=route_meta("lists.incentives"),
 )
 def incentives(
-    principal: _as("lists.incentives"), session: ReadSession, limit: Limit = 50, cursor: Cursor = None
+    principal: caller("lists.incentives"), session: ReadSession, limit: Limit = 50, cursor: Cursor = None
 ) -> IncentivePage:
     """Red-list entries in force (守信激励) with their incentive measures: for a platform, its own
     merchants (priority in traffic, search and promotion); for banks, departments and staff, all of them."""

@@ -5,25 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Query
 
 from ecredit.kit.clock import today
-from ecredit.kit.http import DbSession, ReadSession, problem_responses
+from ecredit.kit.http import DbSession, ReadSession, RowIdPath, problem_responses
 from ecredit.kit.schemas import ULID, Page
 from ecredit.lists import enforcement as service
 from ecredit.lists.check_schemas import OrderRead, OrderReport
 from ecredit.lists.models import OrderStatus
-from ecredit.security.http import require, route_meta
-from ecredit.security.principals import Principal
+from ecredit.security.http import caller, route_meta
 
 router = APIRouter(prefix="/api/v1", tags=["orders"], responses=problem_responses(400, 401, 403, 422))
 
 
-def _as(action: str):
-    return Annotated[Principal, Depends(require(action))]
-
-
-OrderId = Annotated[str, Path(min_length=26, max_length=26, pattern=ULID)]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200).")]
 Cursor = Annotated[
     str | None,
@@ -33,7 +27,7 @@ Cursor = Annotated[
 
 @router.get("/orders", response_model=Page[OrderRead], openapi_extra=route_meta("orders.read"))
 def list_orders(
-    principal: _as("orders.read"),
+    principal: caller("orders.read"),
     session: ReadSession,
     status: OrderStatus | None = None,
     overdue: Annotated[bool, Query(description="Only orders past a deadline with no report.")] = False,
@@ -57,7 +51,7 @@ def list_orders(
 
 @router.get("/orders/overdue", response_model=Page[OrderRead], openapi_extra=route_meta("orders.overdue"))
 def overdue_orders(
-    principal: _as("orders.overdue"), session: ReadSession, limit: Limit = 50, cursor: Cursor = None
+    principal: caller("orders.overdue"), session: ReadSession, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[OrderRead]:
     """Every platform's orders past their deadline (to carry out, or to undo) with no report yet."""
     items, next_cursor = service.overdue_orders(session, principal, today=today(), cursor=cursor, limit=limit)
@@ -71,7 +65,7 @@ def overdue_orders(
     openapi_extra=route_meta("orders.report"),
 )
 def report_completion(
-    principal: _as("orders.report"), order_id: OrderId, body: OrderReport, session: DbSession
+    principal: caller("orders.report"), order_id: RowIdPath, body: OrderReport, session: DbSession
 ) -> OrderRead:
     """The platform reports the measure carried out (a repeat answers the first report; a report after
     the deadline is recorded and marked `late`)."""
@@ -86,7 +80,7 @@ def report_completion(
     openapi_extra=route_meta("orders.report"),
 )
 def report_lift(
-    principal: _as("orders.report"), order_id: OrderId, body: OrderReport, session: DbSession
+    principal: caller("orders.report"), order_id: RowIdPath, body: OrderReport, session: DbSession
 ) -> OrderRead:
     """The platform reports the measure of a lifted order undone (idempotent; late reports marked)."""
     view = service.report_lift(session, principal, order_id, report=body.report, today=today())
