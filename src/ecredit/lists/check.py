@@ -307,8 +307,8 @@ def check(
             of_company: dict[str, list[Any]] = defaultdict(list)
             for row in rows:
                 of_company[row[0]].append(row)
-            for company in companies:  # a company also checked itself: the same rows again
-                entries[company] = of_company.get(company, [])
+            for company, rows_of in of_company.items():  # a company also checked itself: the same rows
+                entries[company] = rows_of
 
     results = []
     counts = dict.fromkeys((ALLOWED, RESTRICTED, REWARDED, UNKNOWN), 0)
@@ -316,7 +316,8 @@ def check(
     for index, (key, ref, row) in enumerate(found):
         if row is None:
             answer = SubjectAnswer(index, key, ref, UNKNOWN, explanation=NO_SUCH_SUBJECT)
-        elif row[0] not in entries and row[0] not in links:  # most subjects: nothing in force
+        elif row[0] not in entries and not any(c in entries for c, _ in links.get(row[0], ())):
+            # most subjects: nothing in force, for themselves or through a related company
             sid, kind, name, uscc = row
             name = name if kind in public_kinds else None
             answer = SubjectAnswer(
