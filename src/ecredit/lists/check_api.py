@@ -34,7 +34,7 @@ def check(principal: caller("lists.check"), body: CheckRequest, session: DbSessi
     data version (catalogue version, lists data stamp, day) it was answered on. A bad item is refused with
     its index, field and reason (`subjects.3.uscc`), and nothing is answered.
     """
-    result = service.check(session, principal, body.subjects, body.action, today())
+    result = service.check(session, principal, body.subjects, body.action.value, today())
     return CheckResponse.model_validate(result)
 
 
