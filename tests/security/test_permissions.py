@@ -20,6 +20,7 @@ PLACEHOLDERS = {
     "warning_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
     "record_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
     "commitment_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+    "order_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
     "platform": "nosuchplatform",
     "platform_shop_id": "X-1",
     "token": "not-a-token",
@@ -67,6 +68,7 @@ def test_platforms_are_always_tenant_scoped():
             "marks.check",
             "register.read",
             "identifiers.check",
+            "lists.check",  # list entries and measures are public-law information, on any subject
         }:
             assert grants[Role.platform] is Scope.own, action
 
