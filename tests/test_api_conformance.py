@@ -60,6 +60,12 @@ def _seed_store() -> dict[str, str]:
             marks.append(verification.current_mark(session, ADMIN, shop.id))
             make_shop(session, platform=platform, operator=make_subject(session, kind="person"))
             make_record(session, org)  # a credit record of the shop's operator (public inside its window)
+        # A published black-list entry of beta's merchant: an enforcement order to beta (the orders routes).
+        from ecredit.lists import enforcement
+        from tests.lists.check_support import make_list_entry
+
+        listed = make_list_entry(session, org, list_type="abnormal_operation")
+        enforcement.issue_orders(session, listed.id)
         # Dual control: a regulator's revocation waits for a second person (the approvals routes).
         regulator = Principal(actor="test:regulator", role=Role.regulator, department="market")
         verification.revoke_mark(session, regulator, marks[0].id, reason="conformance seed")

@@ -12,6 +12,8 @@ from ecredit.kit import workdays
 from ecredit.kit.http import install_problem_handlers
 from ecredit.kit.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from ecredit.lists.api import router as lists_router
+from ecredit.lists.check_api import router as check_router
+from ecredit.lists.enforcement_api import router as orders_router
 from ecredit.monitoring.api import router as warnings_router
 from ecredit.records.api import router as records_router
 from ecredit.scoring.api import router as credit_router
@@ -52,6 +54,8 @@ def create_app() -> FastAPI:
     app.include_router(warnings_router)
     app.include_router(credit_router)
     app.include_router(records_router)
+    app.include_router(check_router)  # before the lists workflow's routes (/lists/incentives)
+    app.include_router(orders_router)
     app.include_router(lists_router)
     install_public_security(app)
 

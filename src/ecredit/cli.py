@@ -1947,6 +1947,221 @@ def calendar_years() -> None:
     out.print(", ".join(map(str, workdays.known_years())), highlight=False)
 
 
+# ---------------------------------------------------------------- check API and enforcement orders (lists)
+
+orders_app = typer.Typer(
+    help="Platform enforcement orders (联合惩戒): list, report, overdue.", no_args_is_help=True
+)
+app.add_typer(orders_app, name="orders")
+
+
+def _check_items(usccs: list[str], subject_ids: list[str], file: Path | None) -> list[Any]:
+    """The subjects of ``ecredit check``: USCCs and subject ids from options, anything (ID numbers too)
+    from the file: one subject per line, either the bare identifier (a USCC, an ID number or a subject id)
+    or ``key,value`` with key uscc | id_number | subject_id; blank lines and ``#`` comments skipped."""
+    import re
+
+    from pydantic import ValidationError
+
+    from ecredit.identifiers import detect_kind
+    from ecredit.lists.check_schemas import CheckItem
+
+    raw: list[tuple[str, dict[str, str]]] = [("--uscc", {"uscc": u}) for u in usccs]
+    raw += [("--subject-id", {"subject_id": i}) for i in subject_ids]
+    if file is not None:
+        text = file.read_text(encoding="utf-8-sig")
+        for n, line in enumerate(text.splitlines(), start=1):
+            line = line.strip()  # noqa: PLW2901
+            if not line or line.startswith("#") or line.lower() in {"key,value", "subject"}:
+                continue
+            if "," in line:
+                key, _, value = (part.strip() for part in line.partition(","))
+            elif re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", line):
+                key, value = "subject_id", line
+            else:
+                kind = detect_kind(line)
+                key, value = {"uscc": "uscc", "ric": "id_number"}.get(kind, "unknown"), line
+            if key not in {"uscc", "id_number", "subject_id"}:
+                raise EcreditError(f"{file.name} line {n}: not a USCC, ID number or subject id")
+            raw.append((f"{file.name} line {n}", {key: value}))
+    items = []
+    for where, values in raw:
+        try:
+            items.append(CheckItem(**values))
+        except ValidationError as exc:  # the reason only: never the value (an ID number)
+            reason = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+            raise EcreditError(f"{where}: {reason}") from None
+    if not items:
+        raise EcreditError("name at least one subject (--uscc, --subject-id or --file)")
+    return items
+
+
+@app.command("check")
+def check_command(
+    action: Annotated[str, typer.Option(help="A check action, e.g. loan, open_shop, legal_representative.")],
+    uscc: Annotated[list[str] | None, typer.Option("--uscc", help="A USCC (repeatable).")] = None,
+    subject_id: Annotated[
+        list[str] | None, typer.Option("--subject-id", help="A subject id (repeatable).")
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="Subjects, one per line (ID numbers go here only).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The whole answer as one JSON object.")] = False,
+) -> None:
+    """May these subjects do ACTION? Answers allowed / restricted / rewarded / unknown with the entries,
+    measures and legal basis behind each, and the data version (audited: one entry per call)."""
+    from ecredit.db import session_scope
+    from ecredit.kit.clock import today
+    from ecredit.lists import check as check_service
+    from ecredit.lists.check_schemas import CheckResponse
+
+    items = _check_items(uscc or [], subject_id or [], file)
+    with session_scope() as session:
+        result = check_service.check(session, jobs.cli_principal(), items, action, today())
+    body = CheckResponse.model_validate(result)
+    if as_json:
+        _json_line(body.model_dump(mode="json"))
+        return
+    table = Table()
+    for name in ("#", "subject", "answer", "entries", "measures", "why"):
+        table.add_column(name)
+    for a in body.results:
+        table.add_row(
+            str(a.index),
+            f"{a.ref}" + (f"\n{a.name}" if a.name else ""),
+            a.answer,
+            "\n".join(f"{e.list_type} ({e.colour}, until {e.effective_until})" for e in a.entries) or "-",
+            "\n".join(f"{m.measure}: {m.legal_basis}" for m in a.measures) or "-",
+            a.explanation,
+        )
+    out.print(table)
+    c = body.counts
+    out.print(
+        f"{body.action} ({body.action_name}): {c.restricted} restricted, {c.rewarded} rewarded, "
+        f"{c.allowed} allowed, {c.unknown} unknown · data version {body.data_version.stamp}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _order_table(items: list[dict[str, Any]]) -> Table:
+    table = Table()
+    for name in ("id", "platform", "shop", "measure", "status", "due", "reported", "late", "overdue"):
+        table.add_column(name, no_wrap=name == "id")
+    for o in items:
+        due = "unknown" if o["due_unknown"] else str(o["due_on"])
+        if o["lift_due_on"]:
+            due += f" (undo by {o['lift_due_on']})"
+        table.add_row(
+            o["id"],
+            o["platform"],
+            o["platform_shop_id"] or "-",
+            o["measure"],
+            o["status"],
+            due,
+            str(o["reported_on"] or "-"),
+            {True: "LATE", False: "on time", None: "-"}[o["late"]],
+            "OVERDUE" if o["overdue"] else "",
+        )
+    return table
+
+
+@orders_app.command("list")
+def orders_list(
+    status: Annotated[str | None, typer.Option(help="issued | completed | lifted | lift_confirmed")] = None,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only orders past a deadline unreported.")
+    ] = False,
+    entry: Annotated[str | None, typer.Option(help="Only the orders of this list entry (its id).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="At most this many, oldest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per order.")] = False,
+) -> None:
+    """List enforcement orders with their deadlines and reports."""
+    from ecredit.db import session_scope
+    from ecredit.kit.clock import today
+    from ecredit.lists import enforcement
+    from ecredit.lists.models import OrderStatus
+
+    if status is not None and status not in {s.value for s in OrderStatus}:
+        raise EcreditError(
+            f"--status must be one of {', '.join(s.value for s in OrderStatus)} (got {status!r})"
+        )
+    with session_scope(read_only=True) as session:
+        items, _ = enforcement.list_orders(
+            session,
+            jobs.cli_principal(),
+            today=today(),
+            status=status,
+            overdue=overdue,
+            entry_id=entry,
+            limit=limit,
+        )
+    _print_orders(items, as_json)
+
+
+def _print_orders(items: list[dict[str, Any]], as_json: bool) -> None:
+    from ecredit.lists.check_schemas import OrderRead
+
+    if as_json:
+        for item in items:
+            _json_line(OrderRead.model_validate(item).model_dump(mode="json"))
+        return
+    out.print(_order_table(items))
+    out.print(f"{len(items)} order(s)", highlight=False)
+
+
+@orders_app.command("overdue")
+def orders_overdue(
+    limit: Annotated[int, typer.Option(min=1, max=200, help="At most this many, oldest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per order.")] = False,
+) -> None:
+    """Every platform's orders past their deadline (to carry out, or to undo) with no report."""
+    from ecredit.db import session_scope
+    from ecredit.kit.clock import today
+    from ecredit.lists import enforcement
+
+    with session_scope(read_only=True) as session:
+        items, _ = enforcement.overdue_orders(session, jobs.cli_principal(), today=today(), limit=limit)
+    _print_orders(items, as_json)
+
+
+@orders_app.command("report")
+def orders_report(
+    order_id: Annotated[str, typer.Argument(help="The order's id.")],
+    platform: Annotated[str, typer.Option(help="The reporting platform's code (the order must be its own).")],
+    report: Annotated[str, typer.Option(help="What the platform did (masked for phone and ID numbers).")],
+    lift: Annotated[
+        bool, typer.Option("--lift", help="Report the measure of a lifted order undone.")
+    ] = False,
+    on: Annotated[str | None, typer.Option(help="The day of the report (YYYY-MM-DD; default today).")] = None,
+) -> None:
+    """Record a platform's report on an order (for platforms without API access; audited)."""
+    from ecredit.db import session_scope
+    from ecredit.kit.clock import today
+    from ecredit.lists import enforcement
+    from ecredit.security.principals import Principal, Role
+    from ecredit.subjects import repository as subjects_repo
+
+    day = _cli_date(on, "--on") if on else today()
+    with session_scope() as session:
+        found = subjects_repo.get_platform_by_code(session, platform)
+        if found is None:
+            raise EcreditError(f"--platform: no platform {platform!r}")
+        principal = Principal(
+            actor=f"{jobs.cli_principal().actor}@{platform}", role=Role.platform, platform_id=found.id
+        )
+        step = enforcement.report_lift if lift else enforcement.report_completion
+        view = step(session, principal, order_id, report=report, today=day)
+    late = view["lift_late"] if lift else view["late"]
+    out.print(f"order {order_id} is {view['status']} ({'LATE' if late else 'on time'})", highlight=False)
+
+
 def _run(fn: Callable[[], Any]) -> None:
     try:
         fn()

@@ -40,6 +40,16 @@ def wire() -> None:
     events.subscribe(RecordCreated, nominations_from_record)
     events.subscribe(RecordWithdrawn, list_basis_withdrawn)
 
+    # Lists (issue 7): enforcement orders and marks on publication, orders lifted on removal, and the
+    # check inside intake (a listed operator opening a shop raises a warning)
+    from ecredit.lists import enforcement, intake_guard
+    from ecredit.lists.events import ListEntryPublished, ListEntryRemoved
+    from ecredit.subjects.events import ShopRegistered
+
+    events.subscribe(ListEntryPublished, enforcement.on_entry_published)
+    events.subscribe(ListEntryRemoved, enforcement.on_entry_removed)
+    events.subscribe(ShopRegistered, intake_guard.on_shop_registered)
+
 
 def nominations_from_record(session: Session, event: Any) -> None:
     """A new credit record may complete a list type's rule: a confirmed brushing warning's record

@@ -24,6 +24,7 @@ PLACEHOLDERS = {
     "objection_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
     "application_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
     "document_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+    "order_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
     "platform": "nosuchplatform",
     "platform_shop_id": "X-1",
     "token": "not-a-token",
@@ -72,6 +73,7 @@ def test_platforms_are_always_tenant_scoped():
             "register.read",
             "identifiers.check",
             "lists.types",  # the list catalogue: criteria, legal basis and measures are public
+            "lists.check",  # list entries and measures are public-law information, on any subject
         }:
             assert grants[Role.platform] is Scope.own, action
 

@@ -83,6 +83,8 @@ class ListEntry(Base):
         Index("ix_list_entry_subject_id_state", "subject_id", "state"),
         Index("ix_list_entry_list_type_state", "list_type", "state"),
         Index("ix_list_entry_state_due_on", "state", "due_on"),
+        # The lists data stamp of every check answer (lists/check.py): the newest change, one index probe
+        Index("ix_list_entry_updated_at", "updated_at"),
     )
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)

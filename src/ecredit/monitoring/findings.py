@@ -28,6 +28,9 @@ class WarningKind(enum.StrEnum):
     unverified_carrier = (
         "unverified_carrier"  # parcels given to a courier company without a verified identity
     )
+    # A listed operator (or a company whose legal representative is restricted) opened a shop: raised at
+    # intake by the lists' check (lists/intake_guard.py on ShopRegistered)
+    listed_operator = "listed_operator"
 
 
 class MemberRole(enum.StrEnum):

@@ -205,6 +205,7 @@ def record_platform_penalty(
     "/commitments",
     status_code=201,
     response_model=CommitmentRead,
+    responses=problem_responses(404),  # an unknown subject_id
     openapi_extra=route_meta("commitments.write"),
 )
 def sign_commitment(

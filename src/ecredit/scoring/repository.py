@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Boolean, Float, Row, String, and_, column, false, func, or_, select, table
+from sqlalchemy import Boolean, Date, Float, Row, String, and_, column, false, func, or_, select, table
 from sqlalchemy.orm import Session
 
 from ecredit.records.models import CreditRecord, RecordStatus
@@ -124,6 +124,30 @@ def flagged_objects(session: Session, kind: str, object_kind: str) -> Sequence[R
         .where(_LIVE, w.kind == kind, m.role == "object", m.object_kind == object_kind)
         .distinct()
         .order_by(m.platform, m.ref)
+    ).all()
+
+
+# Enforcement orders belong to ``lists`` (floor 5, above scoring): the table is read through a light Core
+# description of the columns used (lists/models.py ``EnforcementOrder``), never by importing lists.
+_order = table(
+    "enforcement_order",
+    column("id", String),
+    column("platform_id", String),
+    column("due_on", Date),
+    column("reported_on", Date),
+    column("lift_due_on", Date),
+    column("lift_reported_on", Date),
+)
+
+
+def enforcement_rows(session: Session) -> Sequence[Row[Any]]:
+    """(platform subject id, due_on, reported_on, lift_due_on, lift_reported_on) of every enforcement order
+    sent to a platform (the platform evaluation's feedback indicator counts the deadlines that came)."""
+    o = _order.c
+    return session.execute(
+        select(Platform.subject_id, o.due_on, o.reported_on, o.lift_due_on, o.lift_reported_on)
+        .join(Platform, Platform.id == o.platform_id)
+        .order_by(o.id)
     ).all()
 
 

@@ -12,8 +12,10 @@ code per row), registered in the analytics engine under its name:
 - ``store_warning_shops``: shops named as a party (not linked evidence) in warnings not dismissed.
 - ``store_flagged_accounts`` / ``store_flagged_reviews`` / ``store_flagged_parcels``: accounts, reviews and
   parcels named in warnings not dismissed (with whether one of them is confirmed).
-- ``store_complaints``, ``store_complaint_handling``, ``store_enforcement``: the shapes the complaints and
-  lists modules will fill; empty until they exist (their indicators then take the neutral value).
+- ``store_enforcement``: every platform enforcement order (entity_key = the platform's subject id) with its
+  deadlines and report days, to carry out and to undo (lists' ``enforcement_order``, read as a table).
+- ``store_complaints``, ``store_complaint_handling``: the shapes the complaints module will fill; empty until
+  it exists (their indicators then take the neutral value).
 """
 
 from __future__ import annotations
@@ -95,7 +97,13 @@ SCHEMAS: dict[str, pa.Schema] = {
         [("entity_key", pa.string()), ("handled", pa.int64()), ("on_time", pa.int64())]
     ),
     "store_enforcement": pa.schema(
-        [("entity_key", pa.string()), ("orders", pa.int64()), ("on_time", pa.int64())]
+        [
+            ("entity_key", pa.string()),
+            ("due_on", pa.date32()),
+            ("reported_on", pa.date32()),
+            ("lift_due_on", pa.date32()),
+            ("lift_reported_on", pa.date32()),
+        ]
     ),
 }
 
@@ -136,7 +144,8 @@ def take(session: Session) -> dict[str, pa.Table]:
         "store_flagged_parcels": arrow_of(
             repo.flagged_objects(session, "empty_parcel", "parcels"), SCHEMAS["store_flagged_parcels"]
         ),
+        "store_enforcement": arrow_of(repo.enforcement_rows(session), SCHEMAS["store_enforcement"]),
     }
-    for name in ("store_complaints", "store_complaint_handling", "store_enforcement"):
+    for name in ("store_complaints", "store_complaint_handling"):
         out[name] = SCHEMAS[name].empty_table()
     return out

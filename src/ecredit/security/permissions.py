@@ -138,6 +138,30 @@ PERMISSIONS: Mapping[str, Mapping[Role, Scope]] = {
     "lists.drop": {**STAFF},
     "lists.repair_apply": {R.platform: S.own, **STAFF},
     "lists.documents": {**STAFF},
+    # The check API (联合奖惩): list entries and measures are public-law information, answered for any
+    # subject (never with personal data: ID numbers masked, no natural person's name); regulators check
+    # province-wide, since a listing binds everywhere
+    "lists.check": {
+        R.bank: S.all,
+        R.department: S.all,
+        R.platform: S.all,
+        R.agency: S.all,
+        R.regulator: S.all,
+        R.admin: S.all,
+    },
+    # Red-list incentives (守信激励): a platform its own merchants', banks and departments every one's
+    "lists.incentives": {
+        R.platform: S.own,
+        R.bank: S.all,
+        R.department: S.all,
+        R.regulator: S.all,
+        R.admin: S.all,
+    },
+    # Platform enforcement orders: a platform reads and answers its own; staff follow every order (orders
+    # go to platforms province-wide, not to a region)
+    "orders.read": {R.platform: S.own, R.regulator: S.all, R.admin: S.all},
+    "orders.report": {R.platform: S.own},
+    "orders.overdue": {R.regulator: S.all, R.admin: S.all},
 }
 
 
