@@ -240,14 +240,16 @@ def measure(cache: Path) -> dict:
     import pyarrow as pa
     from sqlalchemy import select
 
+    from ecredit import migrate
     from ecredit.analytics.engine import open_engine
     from ecredit.analytics.lake import Lake
-    from ecredit.db import session_scope
+    from ecredit.db import get_engine, session_scope
     from ecredit.intake import formats
     from ecredit.scoring import quality, runner, snapshots, spec
     from ecredit.scoring.models import CreditPoints, CreditScore
     from ecredit.subjects.models import Platform, Shop
 
+    migrate.upgrade(get_engine())  # a province cached by an older revision of the code (not timed)
     t0 = time.monotonic()
     result = runner.run(engine_name="duckdb", as_of=AS_OF)
     seconds = time.monotonic() - t0

@@ -277,10 +277,20 @@ def _counts(evaluation: Evaluation) -> dict[str, Any]:
     return counts
 
 
-def store(session: Any, evaluation: Evaluation, *, run_id: str | None = None) -> str:
-    """Write a run's results with bulk inserts (the caller's transaction; nothing committed here)."""
+def store(
+    session: Any,
+    evaluation: Evaluation,
+    *,
+    run_id: str | None = None,
+    base_run_id: str | None = None,
+    note: dict[str, Any] | None = None,
+) -> str:
+    """Write a run's results with bulk inserts (the caller's transaction; nothing committed here). A refresh
+    of one subject (``scoring.refresh``) names its full run (``base_run_id``) and what caused it (``note``,
+    kept in the run's counts under ``refresh``)."""
     run_id = run_id or new_id()
     now = utc_now()
+    counts = _counts(evaluation) | ({"refresh": note} if note else {})
     session.add(
         ScoreRun(
             id=run_id,
@@ -288,7 +298,8 @@ def store(session: Any, evaluation: Evaluation, *, run_id: str | None = None) ->
             engine=evaluation.engine,
             snapshot=evaluation.snapshot,
             as_of=evaluation.as_of,
-            counts=_counts(evaluation),
+            counts=counts,
+            base_run_id=base_run_id,
             started_at=now,
         )
     )

@@ -323,3 +323,13 @@ def available() -> list[str]:
     """The model names shipped (file names without ``.yaml``)."""
     folder = resources.files("ecredit.scoring") / "models"
     return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def by_ref(ref: str) -> Model | None:
+    """The shipped model a stored score names (``name@version``); None when that version is not shipped."""
+    name, _, version = ref.partition("@")
+    for candidate in available():
+        model = load(candidate)
+        if model.name == name and model.version == version:
+            return model
+    return None

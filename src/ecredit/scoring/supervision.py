@@ -66,6 +66,7 @@ class Candidate:
     risk_class: str
     override: str | None
     region_code: str | None
+    run_id: str  # the run of this evaluation: the full run, or a refresh of the subject based on it
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ def make_plan(
     )
     session.add(plan)
     session.flush()
-    lost = repo.weakest_contributions(session, run.id, [d.candidate.entity_key for d in drawn])
+    lost = repo.weakest_contributions(session, {d.candidate.entity_key: d.candidate.run_id for d in drawn})
     subjects = {s.id: s for s in repo.subjects_by_ids(session, {d.candidate.subject_id for d in drawn})}
     shops = {
         d.candidate.shop_id: subjects_repo.get_shop(session, d.candidate.shop_id)
