@@ -101,7 +101,7 @@ def get_record(
     "/records",
     status_code=201,
     response_model=RecordRead,
-    responses=_CREATED | problem_responses(409),
+    responses=_CREATED | problem_responses(404, 409),
     openapi_extra=route_meta("records.create"),
 )
 def create_record(
