@@ -1,7 +1,9 @@
 """Classified supervision (分级分类监管): random-inspection plans (双随机抽查) whose sampling rate per
-risk class comes from ``policy/scoring.toml``, drawn from the latest score run, reproducible from the seed.
+risk class comes from ``policy/scoring.toml``, drawn from the latest full score run, reproducible from the
+seed.
 
-Drawing (``draw``, pure): the population (the run's evaluations in the region) is put in a stable order
+Drawing (``draw``, pure): the population (the run's evaluations in the region, each as the newest refresh
+based on the run left it: ``repository.scores_of_run``) is put in a stable order
 (risk class, then entity key); each class's target is its rate x its size; with ``size`` the targets are
 scaled by one factor to add up to ``size`` (no class beyond its size: what a full class cannot take goes to
 the others in proportion), rounded by largest remainder (ties to the riskier class); then a
