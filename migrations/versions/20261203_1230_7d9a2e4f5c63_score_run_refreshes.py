@@ -1,4 +1,4 @@
-"""score run refreshes: the full run a one-subject refresh starts from
+"""score run refreshes (the full run a one-subject refresh starts from); credit points deducted for brushing
 
 Revision ID: 7d9a2e4f5c63
 Revises: 6c8f1d2e3b42
@@ -23,9 +23,13 @@ def upgrade() -> None:
         batch_op.create_foreign_key(
             batch_op.f("fk_score_run_base_run_id_score_run"), "score_run", ["base_run_id"], ["id"]
         )
+    with op.batch_alter_table("credit_points", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("deducted_points", sa.BigInteger(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("credit_points", schema=None) as batch_op:
+        batch_op.drop_column("deducted_points")
     with op.batch_alter_table("score_run", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_score_run_base_run_id_score_run"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_score_run_base_run_id"))

@@ -95,6 +95,7 @@ def _empty_lake(engine) -> None:
         schema = formats.lake_schema(formats.KINDS[kind])
         fields = [*schema, pa.field("platform", pa.string()), pa.field("date", pa.date32())]
         engine.register_arrow(kind, pa.schema(fields).empty_table())
+        engine.register_arrow(f"{kind}_all", pa.schema(fields).empty_table())  # as register_lake does
 
 
 @pytest.fixture(scope="module")

@@ -99,6 +99,8 @@ class CreditPoints(Base):
     ratings: Mapped[int] = mapped_column(BigInteger)
     voided_ratings: Mapped[int] = mapped_column(BigInteger)
     capped_points: Mapped[int] = mapped_column(BigInteger)
+    # points deducted for confirmed brushing-ring warnings naming the shop (model points.brushing_deduction)
+    deducted_points: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class InspectionPlan(Base):

@@ -60,6 +60,7 @@ POINTS = pa.schema(
         ("ratings", pa.int64()),
         ("voided_ratings", pa.int64()),
         ("capped_points", pa.int64()),
+        ("deducted_points", pa.int64()),
     ]
 )
 
@@ -119,6 +120,7 @@ def _points(rows: list[Any]) -> pa.Table:
             "ratings": [p.ratings for p in rows],
             "voided_ratings": [p.voided_ratings for p in rows],
             "capped_points": [p.capped_points for p in rows],
+            "deducted_points": [p.deducted_points for p in rows],
         },
         schema=POINTS,
     )

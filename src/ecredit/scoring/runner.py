@@ -36,6 +36,9 @@ from ecredit.scoring.models import CreditPoints, CreditScore, ScoreContribution,
 from ecredit.subjects.repository import bulk_insert
 
 LAKE_KINDS = ("orders", "parcels", "parcel_scans", "reviews")
+# Lake kinds two SQL files read (credit points and the shop_reviews step): made once as a table of the newest
+# versions with these columns, instead of a view de-duplicated again by each reader.
+SHARED_COLUMNS = {"reviews": ["review_id", "shop_id", "buyer_id", "rating", "reviewed_at", "kind"]}
 _PLACEHOLDER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 WRITE_ROWS = 50_000
 Progress = Callable[[str], None]
@@ -125,6 +128,8 @@ def _params(model: spec.Model, as_of: dt.date) -> dict[str, Any]:
         "utc_offset_s": int(rules.value("local_utc_offset")) * 3600,
         "period_days": model.points.period_days,
         "pair_cap": model.points.pair_cap,
+        "void_fake_reviews": model.points.void_detected_fake_reviews,
+        "brushing_deduction": model.points.brushing_deduction,
     }
     params |= {f"w_{k}": v for k, v in model.record_weights.items()}
     params |= {f"p{k}": v for k, v in model.points.rating_points.items()}
@@ -337,6 +342,7 @@ def store(
                 "ratings",
                 "voided_ratings",
                 "capped_points",
+                "deducted_points",
             ]
         ).rename_columns(
             [
@@ -348,6 +354,7 @@ def store(
                 "ratings",
                 "voided_ratings",
                 "capped_points",
+                "deducted_points",
             ]
         )
         for rows in _batches(points, {"run_id": run_id, "side": "seller"}):
@@ -376,7 +383,9 @@ def run(
     with open_engine(engine_name) as engine:
         note("reading the store")
         with session_scope(read_only=True) as session:
-            snapshot = engine.register_lake(session, Lake(), LAKE_KINDS, schemas=schemas)
+            snapshot = engine.register_lake(
+                session, Lake(), LAKE_KINDS, schemas=schemas, columns=SHARED_COLUMNS
+            )
             tables = snapshots.take(session)
         evaluation = evaluate(engine, model, tables, as_of=as_of, snapshot=snapshot, progress=note)
     run_id = new_id()

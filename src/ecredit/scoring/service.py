@@ -212,6 +212,7 @@ def read_credit(session: Session, principal: Principal, subject_id: str) -> Cred
                 ratings=p.ratings,
                 voided_ratings=p.voided_ratings,
                 capped_points=p.capped_points,
+                deducted_points=p.deducted_points,
             )
         evaluations.append(_evaluation(model, x, by_key.get(x.entity_key, []), shop_of(x), points_read))
     return CreditRead(
