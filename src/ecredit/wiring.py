@@ -3,8 +3,9 @@
 The one place that knows every module. Handlers are added here as the capabilities that need them land
 (lists revoking marks on ``ListEntryPublished``, monitoring linking shops on ``ShopRegistered``, ...).
 Today: monitoring's real-time checks on intake's ``RecordsAccepted``, credit records from confirmed
-(and re-opened) warnings, list nominations by rule from new credit records, and list entries flagged when
-a record they rest on is withdrawn.
+(and re-opened) warnings, list nominations by rule from new credit records, list entries flagged when
+a record they rest on is withdrawn, and a refresh of a subject's credit evaluations when a record of it
+is repaired, withdrawn, restored or corrected.
 """
 
 from __future__ import annotations
@@ -49,6 +50,14 @@ def wire() -> None:
     events.subscribe(ListEntryPublished, enforcement.on_entry_published)
     events.subscribe(ListEntryRemoved, enforcement.on_entry_removed)
     events.subscribe(ShopRegistered, intake_guard.on_shop_registered)
+
+    from ecredit.records.events import RecordCorrected, RecordRepaired, RecordRestored
+
+    # A person changed what a subject's records say (DESIGN.md §14: RecordRepaired -> scores are refreshed):
+    # the subject's evaluations are refreshed at once. New records (bulk imports among them) wait for the
+    # next `ecredit score run`.
+    for event in (RecordRepaired, RecordWithdrawn, RecordRestored, RecordCorrected):
+        events.subscribe(event, scores_after_record_change)
 
 
 def nominations_from_record(session: Session, event: Any) -> None:
@@ -123,3 +132,11 @@ def records_of_reopened_warning(session: Session, event: Any) -> None:
         subject_ids=subject_ids,
         reason=f"warning re-opened by {event.reopened_by}: {event.reason}",
     )
+
+
+def scores_after_record_change(session: Session, event: Any) -> None:
+    """A record was repaired, withdrawn, restored or corrected: refresh its subject's credit evaluations
+    (``scoring.refresh``: the records indicators and overrides recomputed for that subject alone)."""
+    from ecredit.scoring import refresh
+
+    refresh.refresh_subject(session, event.subject_id, cause=f"{type(event).__name__} {event.record_id}")

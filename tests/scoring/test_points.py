@@ -99,6 +99,41 @@ def test_ratings_of_confirmed_ring_accounts_and_extortion_reviewers_are_voided(e
     assert got["points"] == 3  # ring8 (its warning still open), ring9 (not flagged), honest
 
 
+def test_a_rating_that_is_a_detected_fake_review_counts_nothing(engine):
+    rows = [("S0", f"ring{i}", 5, T0, "initial") for i in range(6)]  # a ring the ring detector missed
+    rows += [("S0", "honest", 5, T0, "initial"), ("S0", "ring0", 4, T0 + dt.timedelta(days=1), "initial")]
+    reviews = _reviews(rows)
+    tables = _tables()
+    tables["store_flagged_reviews"] = snapshots.arrow_of(
+        [("plat", f"R{i}") for i in range(6)], snapshots.SCHEMAS["store_flagged_reviews"]
+    )
+    got = _points(engine, reviews, tables)["S0"]
+    assert got["ratings"] == 8 and got["voided_ratings"] == 6
+    # The honest buyer's point, and ring0's second (genuine) rating in the same period: only the fake ones go.
+    assert got["points"] == 2
+    assert _points(engine, reviews)["S0"]["points"] == 7  # unflagged: every pair's point counts
+
+
+def test_a_shop_in_a_confirmed_brushing_warning_loses_points(engine):
+    rows = [("S0", f"buyer{i}", 5, T0, "initial") for i in range(20)]
+    rows += [("S1", f"buyer{i}", 5, T0, "initial") for i in range(20)]
+    deduction = spec.load().points.brushing_deduction
+    assert deduction > 0
+    tables = _tables()
+    tables["store_warning_shops"] = snapshots.arrow_of(
+        [
+            ("plat", "S0", "brushing_ring", 0.9, "confirmed"),
+            ("plat", "S0", "brushing_ring", 0.8, "confirmed"),
+            ("plat", "S1", "brushing_ring", 0.9, "open"),  # not confirmed: nothing deducted
+            ("plat", "S1", "fake_review", 0.9, "confirmed"),  # another kind: nothing deducted
+        ],
+        snapshots.SCHEMAS["store_warning_shops"],
+    )
+    got = _points(engine, _reviews(rows), tables)
+    assert got["S0"]["deducted_points"] == 2 * deduction and got["S0"]["points"] == 20 - 2 * deduction
+    assert got["S1"]["deducted_points"] == 0 and got["S1"]["points"] == 20
+
+
 def test_levels_as_a_platform_shows_them(engine):
     rules = spec.load().points
     rows = [("S0", f"b{i}", 5, T0, "initial") for i in range(45)]

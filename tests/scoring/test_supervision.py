@@ -31,7 +31,16 @@ def _population(counts: dict[str, int]) -> list[Candidate]:
         for i in range(n):
             out.append(
                 Candidate(
-                    f"{klass}{i:025d}", "shop", f"S{klass}{i:024d}", None, 500, "BB", klass, None, "370102"
+                    f"{klass}{i:025d}",
+                    "shop",
+                    f"S{klass}{i:024d}",
+                    None,
+                    500,
+                    "BB",
+                    klass,
+                    None,
+                    "370102",
+                    "RUN0000000000000000000000",
                 )
             )
     return out

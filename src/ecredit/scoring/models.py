@@ -22,7 +22,9 @@ from ecredit.kit.types import UTCDateTime
 
 
 class ScoreRun(Base):
-    """One evaluation run: the model version, the engine, the data it saw and when."""
+    """One evaluation run: the model version, the engine, the data it saw and when. A full run evaluates
+    everything; a refresh (``base_run_id`` set) re-evaluates one subject's entities after its credit records
+    changed."""
 
     __tablename__ = "score_run"
 
@@ -32,6 +34,9 @@ class ScoreRun(Base):
     snapshot: Mapped[str] = mapped_column(String(64))  # newest committed lake batch the run could see
     as_of: Mapped[dt.date] = mapped_column(Date)  # the evaluation date (records decided by then)
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # entities per kind, per grade
+    # A refresh of one subject's evaluations (``scoring.refresh``) names the full run it starts from; a full
+    # run (``ecredit score run``) has none.
+    base_run_id: Mapped[str | None] = mapped_column(ForeignKey("score_run.id"), index=True)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
@@ -94,6 +99,8 @@ class CreditPoints(Base):
     ratings: Mapped[int] = mapped_column(BigInteger)
     voided_ratings: Mapped[int] = mapped_column(BigInteger)
     capped_points: Mapped[int] = mapped_column(BigInteger)
+    # points deducted for confirmed brushing-ring warnings naming the shop (model points.brushing_deduction)
+    deducted_points: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class InspectionPlan(Base):

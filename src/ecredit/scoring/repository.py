@@ -49,21 +49,20 @@ def logistics_rows(session: Session) -> Sequence[Row[Any]]:
     ).all()
 
 
-def counting_records(session: Session) -> Sequence[Row[Any]]:
+def counting_records(session: Session, subject_id: str | None = None) -> Sequence[Row[Any]]:
     """Records that count in evaluations: stored status active (so active or expired), never repaired or
-    withdrawn."""
-    return session.execute(
-        select(
-            CreditRecord.subject_id,
-            CreditRecord.kind,
-            CreditRecord.effect,
-            CreditRecord.severity,
-            CreditRecord.decided_on,
-            CreditRecord.details,
-        )
-        .where(CreditRecord.status == RecordStatus.active.value)
-        .order_by(CreditRecord.id)
-    ).all()
+    withdrawn (of one subject when ``subject_id`` is given)."""
+    stmt = select(
+        CreditRecord.subject_id,
+        CreditRecord.kind,
+        CreditRecord.effect,
+        CreditRecord.severity,
+        CreditRecord.decided_on,
+        CreditRecord.details,
+    ).where(CreditRecord.status == RecordStatus.active.value)
+    if subject_id is not None:
+        stmt = stmt.where(CreditRecord.subject_id == subject_id)
+    return session.execute(stmt.order_by(CreditRecord.id)).all()
 
 
 # Risk warnings belong to ``monitoring``, on the same floor as scoring (DESIGN.md §14: no import between
@@ -159,9 +158,24 @@ def get_run(session: Session, run_id: str) -> ScoreRun | None:
 
 
 def latest_run(session: Session) -> ScoreRun | None:
+    """The newest finished full run (refreshes of one subject are not runs of the whole population)."""
     return session.scalars(
-        select(ScoreRun).where(ScoreRun.finished_at.is_not(None)).order_by(ScoreRun.id.desc()).limit(1)
+        select(ScoreRun)
+        .where(ScoreRun.finished_at.is_not(None), ScoreRun.base_run_id.is_(None))
+        .order_by(ScoreRun.id.desc())
+        .limit(1)
     ).first()
+
+
+def refreshes_of(session: Session, run_id: str) -> list[str]:
+    """The ids of the finished refreshes based on the full run ``run_id``, oldest first."""
+    return list(
+        session.scalars(
+            select(ScoreRun.id)
+            .where(ScoreRun.base_run_id == run_id, ScoreRun.finished_at.is_not(None))
+            .order_by(ScoreRun.id)
+        )
+    )
 
 
 def latest_scores_of_subject(session: Session, subject_id: str) -> list[CreditScore]:
@@ -218,10 +232,7 @@ def points_of(session: Session, run_id: str, shop_ids: Sequence[str]) -> list[Cr
     )
 
 
-def scores_of_run(session: Session, run_id: str, *, region_prefix: str | None) -> Sequence[Row[Any]]:
-    """(entity_key, entity, subject_id, shop_id, score, grade, risk_class, override, region) of a run's
-    evaluations, in the entity key's order, restricted to a region prefix (the shop's region for shops,
-    else the subject's)."""
+def _scores_stmt(runs: Any, region_prefix: str | None):
     region = func.coalesce(Shop.region_code, Subject.region_code)
     stmt = (
         select(
@@ -234,11 +245,12 @@ def scores_of_run(session: Session, run_id: str, *, region_prefix: str | None) -
             CreditScore.risk_class,
             CreditScore.override,
             region,
+            CreditScore.run_id,
         )
         .join(Subject, Subject.id == CreditScore.subject_id)
         .outerjoin(Shop, Shop.id == CreditScore.shop_id)
-        .where(CreditScore.run_id == run_id)
-        .order_by(CreditScore.entity_key)
+        .where(runs)
+        .order_by(CreditScore.run_id, CreditScore.entity_key)
     )
     if region_prefix:
         stmt = stmt.where(
@@ -247,35 +259,53 @@ def scores_of_run(session: Session, run_id: str, *, region_prefix: str | None) -
                 and_(CreditScore.shop_id.is_(None), Subject.region_code.like(f"{region_prefix}%")),
             )
         )
-    return session.execute(stmt).all()
+    return stmt
 
 
-def weakest_contributions(
-    session: Session, run_id: str, entity_keys: Sequence[str]
-) -> dict[str, list[Row[Any]]]:
-    """Per entity, its weak contributions (normalised below 0.5) by the points lost, largest first."""
+def scores_of_run(session: Session, run_id: str, *, region_prefix: str | None) -> list[tuple[Any, ...]]:
+    """(entity_key, entity, subject_id, shop_id, score, grade, risk_class, override, region, run_id) of a
+    full run's evaluations as they stand: an entity re-evaluated by refreshes based on the run has the
+    newest refresh's row (``run_id`` says which). In the entity key's order, restricted to a region prefix
+    (the shop's region for shops, else the subject's)."""
+    rows = {
+        row[0]: tuple(row)
+        for row in session.execute(_scores_stmt(CreditScore.run_id == run_id, region_prefix))
+    }
+    refreshes = select(ScoreRun.id).where(ScoreRun.base_run_id == run_id, ScoreRun.finished_at.is_not(None))
+    for row in session.execute(_scores_stmt(CreditScore.run_id.in_(refreshes), region_prefix)):
+        if row[0] in rows:  # ordered by run id: the newest refresh comes last and wins
+            rows[row[0]] = tuple(row)
+    return [rows[key] for key in sorted(rows)]
+
+
+def weakest_contributions(session: Session, runs: dict[str, str]) -> dict[str, list[Row[Any]]]:
+    """Per entity (``runs``: entity key -> the run of its evaluation), its contributions by the points lost,
+    largest first."""
     out: dict[str, list[Row[Any]]] = {}
-    keys = list(entity_keys)
-    for start in range(0, len(keys), 500):
-        rows = session.execute(
-            select(
-                ScoreContribution.entity_key,
-                ScoreContribution.indicator,
-                ScoreContribution.raw,
-                ScoreContribution.weight - ScoreContribution.points,
-            )
-            .where(
-                ScoreContribution.run_id == run_id,
-                ScoreContribution.entity_key.in_(keys[start : start + 500]),
-            )
-            .order_by(
-                ScoreContribution.entity_key,
-                (ScoreContribution.weight - ScoreContribution.points).desc(),
-                ScoreContribution.indicator,
-            )
-        ).all()
-        for row in rows:
-            out.setdefault(row[0], []).append(row)
+    by_run: dict[str, list[str]] = {}
+    for key, run_id in runs.items():
+        by_run.setdefault(run_id, []).append(key)
+    for run_id, keys in sorted(by_run.items()):
+        for start in range(0, len(keys), 500):
+            rows = session.execute(
+                select(
+                    ScoreContribution.entity_key,
+                    ScoreContribution.indicator,
+                    ScoreContribution.raw,
+                    ScoreContribution.weight - ScoreContribution.points,
+                )
+                .where(
+                    ScoreContribution.run_id == run_id,
+                    ScoreContribution.entity_key.in_(keys[start : start + 500]),
+                )
+                .order_by(
+                    ScoreContribution.entity_key,
+                    (ScoreContribution.weight - ScoreContribution.points).desc(),
+                    ScoreContribution.indicator,
+                )
+            ).all()
+            for row in rows:
+                out.setdefault(row[0], []).append(row)
     return out
 
 

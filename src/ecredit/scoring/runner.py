@@ -36,6 +36,9 @@ from ecredit.scoring.models import CreditPoints, CreditScore, ScoreContribution,
 from ecredit.subjects.repository import bulk_insert
 
 LAKE_KINDS = ("orders", "parcels", "parcel_scans", "reviews")
+# Lake kinds two SQL files read (credit points and the shop_reviews step): made once as a table of the newest
+# versions with these columns, instead of a view de-duplicated again by each reader.
+SHARED_COLUMNS = {"reviews": ["review_id", "shop_id", "buyer_id", "rating", "reviewed_at", "kind"]}
 _PLACEHOLDER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 WRITE_ROWS = 50_000
 Progress = Callable[[str], None]
@@ -125,6 +128,8 @@ def _params(model: spec.Model, as_of: dt.date) -> dict[str, Any]:
         "utc_offset_s": int(rules.value("local_utc_offset")) * 3600,
         "period_days": model.points.period_days,
         "pair_cap": model.points.pair_cap,
+        "void_fake_reviews": model.points.void_detected_fake_reviews,
+        "brushing_deduction": model.points.brushing_deduction,
     }
     params |= {f"w_{k}": v for k, v in model.record_weights.items()}
     params |= {f"p{k}": v for k, v in model.points.rating_points.items()}
@@ -277,10 +282,20 @@ def _counts(evaluation: Evaluation) -> dict[str, Any]:
     return counts
 
 
-def store(session: Any, evaluation: Evaluation, *, run_id: str | None = None) -> str:
-    """Write a run's results with bulk inserts (the caller's transaction; nothing committed here)."""
+def store(
+    session: Any,
+    evaluation: Evaluation,
+    *,
+    run_id: str | None = None,
+    base_run_id: str | None = None,
+    note: dict[str, Any] | None = None,
+) -> str:
+    """Write a run's results with bulk inserts (the caller's transaction; nothing committed here). A refresh
+    of one subject (``scoring.refresh``) names its full run (``base_run_id``) and what caused it (``note``,
+    kept in the run's counts under ``refresh``)."""
     run_id = run_id or new_id()
     now = utc_now()
+    counts = _counts(evaluation) | ({"refresh": note} if note else {})
     session.add(
         ScoreRun(
             id=run_id,
@@ -288,7 +303,8 @@ def store(session: Any, evaluation: Evaluation, *, run_id: str | None = None) ->
             engine=evaluation.engine,
             snapshot=evaluation.snapshot,
             as_of=evaluation.as_of,
-            counts=_counts(evaluation),
+            counts=counts,
+            base_run_id=base_run_id,
             started_at=now,
         )
     )
@@ -326,6 +342,7 @@ def store(session: Any, evaluation: Evaluation, *, run_id: str | None = None) ->
                 "ratings",
                 "voided_ratings",
                 "capped_points",
+                "deducted_points",
             ]
         ).rename_columns(
             [
@@ -337,6 +354,7 @@ def store(session: Any, evaluation: Evaluation, *, run_id: str | None = None) ->
                 "ratings",
                 "voided_ratings",
                 "capped_points",
+                "deducted_points",
             ]
         )
         for rows in _batches(points, {"run_id": run_id, "side": "seller"}):
@@ -365,7 +383,9 @@ def run(
     with open_engine(engine_name) as engine:
         note("reading the store")
         with session_scope(read_only=True) as session:
-            snapshot = engine.register_lake(session, Lake(), LAKE_KINDS, schemas=schemas)
+            snapshot = engine.register_lake(
+                session, Lake(), LAKE_KINDS, schemas=schemas, columns=SHARED_COLUMNS
+            )
             tables = snapshots.take(session)
         evaluation = evaluate(engine, model, tables, as_of=as_of, snapshot=snapshot, progress=note)
     run_id = new_id()

@@ -35,6 +35,7 @@ class CreditPointsRead(Schema):
     ratings: int
     voided_ratings: int
     capped_points: int
+    deducted_points: int  # for confirmed brushing-ring warnings naming the shop
 
 
 class EvaluationRead(Schema):

@@ -65,16 +65,6 @@ def explain(indicator: spec.Indicator | None, c: ScoreContribution) -> tuple[str
     return zh, en
 
 
-def _model_of(ref: str) -> spec.Model | None:
-    """The model a stored score names (None when that version is no longer shipped)."""
-    name, _, version = ref.partition("@")
-    for candidate in spec.available():
-        model = spec.load(candidate)
-        if model.name == name and model.version == version:
-            return model
-    return None
-
-
 def _evaluation(
     model: spec.Model | None,
     score: CreditScore,
@@ -162,7 +152,7 @@ def read_credit(session: Session, principal: Principal, subject_id: str) -> Cred
     if not scores:
         raise EvaluationNotFound(f"subject {subject_id} has no credit evaluation yet")
     newest = scores[0]
-    model = _model_of(newest.model)
+    model = spec.by_ref(newest.model)
     codes = subjects_repo.platform_codes(session, {s.platform_id for s in shops.values()})
     worst = min(scores, key=lambda x: (x.score, x.entity_key))
     grade = model.grade_band(worst.grade) if model else None
@@ -222,6 +212,7 @@ def read_credit(session: Session, principal: Principal, subject_id: str) -> Cred
                 ratings=p.ratings,
                 voided_ratings=p.voided_ratings,
                 capped_points=p.capped_points,
+                deducted_points=p.deducted_points,
             )
         evaluations.append(_evaluation(model, x, by_key.get(x.entity_key, []), shop_of(x), points_read))
     return CreditRead(

@@ -118,9 +118,10 @@ def arrow_of(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.Table:
     )
 
 
-def _records(session: Session) -> pa.Table:
+def records_table(records: Sequence[Sequence[Any]]) -> pa.Table:
+    """``store_records`` from rows of ``repository.counting_records``."""
     rows = []
-    for subject_id, kind, effect, severity, decided_on, details in repo.counting_records(session):
+    for subject_id, kind, effect, severity, decided_on, details in records:
         colour = serious = None
         if kind == "list_entry" and isinstance(details, dict):
             colour = details.get("colour")
@@ -135,7 +136,7 @@ def take(session: Session) -> dict[str, pa.Table]:
         "store_shops": arrow_of(repo.shop_rows(session), SCHEMAS["store_shops"]),
         "store_platforms": arrow_of(repo.platform_rows(session), SCHEMAS["store_platforms"]),
         "store_logistics": arrow_of(repo.logistics_rows(session), SCHEMAS["store_logistics"]),
-        "store_records": _records(session),
+        "store_records": records_table(repo.counting_records(session)),
         "store_warning_shops": arrow_of(repo.warned_shops(session), SCHEMAS["store_warning_shops"]),
         "store_flagged_accounts": arrow_of(repo.flagged_accounts(session), SCHEMAS["store_flagged_accounts"]),
         "store_flagged_reviews": arrow_of(

@@ -97,6 +97,8 @@ class PointsRules:
     pair_cap: int
     void_confirmed_brushing: bool
     void_detected_extortion: bool
+    void_detected_fake_reviews: bool
+    brushing_deduction: int  # points a shop loses per confirmed brushing-ring warning naming it
     source: str
     levels: tuple[PointLevel, ...]
 
@@ -270,6 +272,9 @@ def parse(data: dict[str, Any]) -> Model:
     rating_points = {int(k): int(v) for k, v in _need(pts, "rating_points", "points").items()}
     if set(rating_points) != {1, 2, 3, 4, 5}:
         raise ConfigurationError("scoring model: points.rating_points needs ratings 1 to 5")
+    deduction = int(pts.get("brushing_deduction", 0))
+    if deduction < 0:
+        raise ConfigurationError("scoring model: points.brushing_deduction must be 0 or more")
     points = PointsRules(
         sql=_need(pts, "sql", "points"),
         rating_points=rating_points,
@@ -277,6 +282,8 @@ def parse(data: dict[str, Any]) -> Model:
         pair_cap=int(_need(pts, "pair_cap", "points")),
         void_confirmed_brushing=bool(pts.get("void_confirmed_brushing", True)),
         void_detected_extortion=bool(pts.get("void_detected_extortion", False)),
+        void_detected_fake_reviews=bool(pts.get("void_detected_fake_reviews", False)),
+        brushing_deduction=deduction,
         source=_need(pts, "source", "points"),
         levels=levels,
     )
@@ -323,3 +330,13 @@ def available() -> list[str]:
     """The model names shipped (file names without ``.yaml``)."""
     folder = resources.files("ecredit.scoring") / "models"
     return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def by_ref(ref: str) -> Model | None:
+    """The shipped model a stored score names (``name@version``); None when that version is not shipped."""
+    name, _, version = ref.partition("@")
+    for candidate in available():
+        model = load(candidate)
+        if model.name == name and model.version == version:
+            return model
+    return None

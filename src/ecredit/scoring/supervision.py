@@ -1,7 +1,9 @@
 """Classified supervision (分级分类监管): random-inspection plans (双随机抽查) whose sampling rate per
-risk class comes from ``policy/scoring.toml``, drawn from the latest score run, reproducible from the seed.
+risk class comes from ``policy/scoring.toml``, drawn from the latest full score run, reproducible from the
+seed.
 
-Drawing (``draw``, pure): the population (the run's evaluations in the region) is put in a stable order
+Drawing (``draw``, pure): the population (the run's evaluations in the region, each as the newest refresh
+based on the run left it: ``repository.scores_of_run``) is put in a stable order
 (risk class, then entity key); each class's target is its rate x its size; with ``size`` the targets are
 scaled by one factor to add up to ``size`` (no class beyond its size: what a full class cannot take goes to
 the others in proportion), rounded by largest remainder (ties to the riskier class); then a
@@ -66,6 +68,7 @@ class Candidate:
     risk_class: str
     override: str | None
     region_code: str | None
+    run_id: str  # the run of this evaluation: the full run, or a refresh of the subject based on it
 
 
 @dataclass(frozen=True)
@@ -222,7 +225,7 @@ def make_plan(
     )
     session.add(plan)
     session.flush()
-    lost = repo.weakest_contributions(session, run.id, [d.candidate.entity_key for d in drawn])
+    lost = repo.weakest_contributions(session, {d.candidate.entity_key: d.candidate.run_id for d in drawn})
     subjects = {s.id: s for s in repo.subjects_by_ids(session, {d.candidate.subject_id for d in drawn})}
     shops = {
         d.candidate.shop_id: subjects_repo.get_shop(session, d.candidate.shop_id)

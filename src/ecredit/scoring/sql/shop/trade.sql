@@ -2,12 +2,14 @@
 -- paid: paid orders up to the evaluation instant; paid_net, refunded_net: the same without the orders of
 -- accounts detected as extortion reviewers (their refunds are extorted, not the shop's fault); due: paid
 -- orders not cancelled, paid at least $dispatch_hours before the evaluation instant; on_time: those of them
--- with a parcel created within $dispatch_hours of payment.
+-- with a parcel created within $dispatch_hours of payment. The first parcel of an order is the earliest
+-- waybill of every stored version (parcels_all): a minimum is the same over repeated versions, and that saves
+-- de-duplicating every parcel of the province here (the orders, whose status changes, are de-duplicated).
 WITH extortion AS (
     SELECT DISTINCT platform, account_id FROM store_flagged_accounts WHERE kind = 'extortion_reviewer'
 ),
 first_parcel AS (
-    SELECT platform, order_id, min(created_at) AS created_at FROM parcels GROUP BY platform, order_id
+    SELECT platform, order_id, min(created_at) AS created_at FROM parcels_all GROUP BY platform, order_id
 ),
 facts AS (
     SELECT
