@@ -59,6 +59,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
 from ecredit.analytics.lake import KEYS, KINDS, PARTITION_PATTERN, PATH_COLUMNS, Lake
+from ecredit.analytics.models import LakeFile
 from ecredit.config import Settings, get_settings
 from ecredit.errors import EcreditError
 
@@ -387,9 +388,10 @@ def _empty_lake_table(schema: pa.Schema) -> pa.Table:
     return pa.schema(fields).empty_table()
 
 
-def _duckdb_lake_sql(paths: list[str]) -> str:
-    """Every row of these files (columns united by name), with ``platform`` and ``date`` from the path."""
-    return f"SELECT * FROM {Lake.source_sql(paths)}"  # noqa: S608 (see Lake.source_sql)
+def _duckdb_lake_sql(groups: list[list[str]]) -> str:
+    """Every row of these files (groups of one schema, united by name), ``platform`` and ``date`` from the
+    path."""
+    return f"SELECT * FROM {Lake.grouped_source_sql(groups)}"  # noqa: S608 (see Lake.source_sql)
 
 
 def kind_columns(kind: str, wanted: Iterable[str], engine: str = "") -> list[str]:
@@ -405,11 +407,11 @@ def _snapshot(current: str, batch_ids: Iterable[str]) -> str:
     return max([current, *batch_ids])
 
 
-def _lake_files(session: Session, lake: Lake, kind: str, engine: str) -> tuple[list[str], str]:
+def _lake_files(session: Session, lake: Lake, kind: str, engine: str) -> tuple[list[LakeFile], str]:
     if kind not in KEYS:
         raise EngineError(f"unknown lake table {kind!r}", engine=engine)
     files = lake.active_files(session, kind)
-    return lake.paths(files), _snapshot("", (f.batch_id for f in files))
+    return files, _snapshot("", (f.batch_id for f in files))
 
 
 def _schema_for(kind: str, schemas: Mapping[str, pa.Schema] | None, engine: str) -> pa.Schema:
@@ -512,11 +514,11 @@ class DuckDBEngine:
         """
         snapshot = ""
         for kind in kinds:
-            paths, newest = _lake_files(session, lake, kind, self.name)
+            files, newest = _lake_files(session, lake, kind, self.name)
             snapshot = _snapshot(snapshot, [newest])
-            if paths:
-                with _logged(self.name, "lake view", f"{kind}_all ({len(paths)} files)"):
-                    self._replace(f"{kind}_all", "view", _duckdb_lake_sql(paths))
+            if files:
+                with _logged(self.name, "lake view", f"{kind}_all ({len(files)} files)"):
+                    self._replace(f"{kind}_all", "view", _duckdb_lake_sql(lake.schema_groups(files)))
             else:
                 self.register_arrow(f"{kind}_all", _empty_lake_table(_schema_for(kind, schemas, self.name)))
             newest_sql = lake.dedup_sql(kind, f"{kind}_all")
@@ -767,9 +769,10 @@ class SparkEngine:
 
         snapshot = ""
         for kind in kinds:
-            paths, newest = _lake_files(session, lake, kind, self.name)
+            files, newest = _lake_files(session, lake, kind, self.name)
             snapshot = _snapshot(snapshot, [newest])
-            if paths:
+            if files:
+                paths = lake.paths(files)
                 what = f"read {len(paths)} Parquet file(s) of {kind} under {lake.root}"
                 try:
                     # Files without basePath: no partition discovery (see PARTITION_COLUMNS).
