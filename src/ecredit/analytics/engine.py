@@ -457,6 +457,8 @@ class DuckDBEngine:
         }
         if settings.duckdb_threads:
             config["threads"] = settings.duckdb_threads
+        # Lake tables made on first read (lower-case name -> the query that makes them): see register_lake.
+        self._pending: dict[str, str] = {}
         try:
             self._con = duckdb.connect(config=config)
         except Exception as exc:
@@ -511,6 +513,10 @@ class DuckDBEngine:
 
         ``columns``: for these kinds, ``<kind>`` is a table made once, holding only these columns (and
         ``platform``, ``date``) of the newest versions, for kinds that several jobs read (``kind_columns``).
+        The table is made when a statement first reads it (``run``, ``query``, ``count``, ``table``,
+        ``batches``), from the files listed here (the snapshot): a table the first jobs do not read does
+        not hold memory while they run (the medium province's payments and reviews, 1.3 GiB, during
+        ``brushing_ring``). Until then ``<kind>`` is the de-duplicating view.
         """
         snapshot = ""
         for kind in kinds:
@@ -522,17 +528,30 @@ class DuckDBEngine:
             else:
                 self.register_arrow(f"{kind}_all", _empty_lake_table(_schema_for(kind, schemas, self.name)))
             newest_sql = lake.dedup_sql(kind, f"{kind}_all")
+            self._pending.pop(kind.lower(), None)  # registered again
             if columns is not None and kind in columns:
                 picked = ", ".join(kind_columns(kind, columns[kind], self.name))
-                with _logged(self.name, "lake table", kind, lambda kind=kind: self.count(kind)):
-                    self._replace(kind, "table", f"SELECT {picked} FROM ({newest_sql}) AS newest")  # noqa: S608
-            else:
-                self._replace(kind, "view", newest_sql)
+                self._pending[kind.lower()] = f"SELECT {picked} FROM ({newest_sql}) AS newest"  # noqa: S608
+            self._replace(kind, "view", newest_sql)
         return snapshot
+
+    def _materialise(self, names: Iterable[str]) -> None:
+        """Make the pending lake tables among ``names`` (see ``register_lake``)."""
+        for name in names:
+            body = self._pending.pop(name.lower(), None)
+            if body is not None:
+                with _logged(self.name, "lake table", name, lambda name=name: self.count(name)):
+                    self._replace(name, "table", body)
+
+    def _materialise_read(self, sql: str) -> None:
+        """Make the pending lake tables that ``sql`` (already prepared: it parses) names."""
+        if self._pending:
+            self._materialise({t.name for t in _parse(sql).find_all(exp.Table)})
 
     def register_arrow(self, name: str, table: pa.Table) -> None:
         """Copy an Arrow table into the database as table ``name``."""
         _check_name(name, self.name)
+        self._pending.pop(name.lower(), None)  # replaced by the table
         scratch = "__ecredit_arrow_source"
         try:
             self._con.register(scratch, table)
@@ -546,8 +565,11 @@ class DuckDBEngine:
 
     def run(self, name: str, sql: str, **params: Any) -> str:
         _check_name(name, self.name)
+        text = prepare(sql, params, "duckdb")
+        self._materialise_read(sql)
+        self._pending.pop(name.lower(), None)  # replaced by the step
         with _logged(self.name, "step", name, lambda: self.count(name)):
-            self._replace(name, "table", prepare(sql, params, "duckdb"))
+            self._replace(name, "table", text)
         return name
 
     def _reader(self, cursor: Any, sql: str, rows: int) -> Any:
@@ -570,16 +592,20 @@ class DuckDBEngine:
             cursor.close()
 
     def query(self, sql: str, **params: Any) -> pa.Table:
+        text = prepare(sql, params, "duckdb")
+        self._materialise_read(sql)
         with _logged(self.name, "query", _first_line(sql)):
-            return self._fetch(prepare(sql, params, "duckdb"))
+            return self._fetch(text)
 
     def count(self, name: str) -> int:
+        self._materialise([name])
         found = self._execute(f"SELECT count(*) FROM {_check_name(name, self.name)}")  # noqa: S608
         return int(found[0][0])
 
     def batches(self, name: str, rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         """Stream a table as Arrow record batches (on its own cursor: other statements may run meanwhile)."""
         sql = f"SELECT * FROM {_check_name(name, self.name)}"  # noqa: S608
+        self._materialise([name])
         cursor = self._con.cursor()
         try:
             reader = self._reader(cursor, sql, rows)
@@ -596,11 +622,13 @@ class DuckDBEngine:
 
     def table(self, name: str) -> pa.Table:
         """The table as Arrow, read in batches of ``BATCH_ROWS``."""
+        self._materialise([_check_name(name, self.name)])
         with _logged(self.name, "fetch", name):
             return self._fetch(f"SELECT * FROM {_check_name(name, self.name)}")  # noqa: S608
 
     def drop(self, name: str) -> None:
         kind = self._kind_of(name)
+        self._pending.pop(name.lower(), None)
         if kind is not None:
             self._execute(f"DROP {kind.upper()} IF EXISTS {name}")
 
