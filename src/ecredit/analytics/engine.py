@@ -470,7 +470,7 @@ class DuckDBEngine:
             raise EngineError(f"cannot start DuckDB: {_short(exc)}", engine=self.name) from exc
         # Timestamps with time zone are read, truncated and printed in UTC, as on Spark.
         self._execute("SET TimeZone = 'UTC'")
-        # Lake files' footers are read once per engine, not again for every query that binds a lake view (a
+        # Lake files' footers are read once per engine, not again for every query that scans a lake view (a
         # kind of the medium province has 33,000 small files). Set here: not accepted by connect().
         self._execute("SET parquet_metadata_cache = true")
 
