@@ -699,6 +699,30 @@ class TestRegisterLake:
             assert e.count("orders") == len(data.orders)
             assert e.count("parcels") == 0
 
+    def test_a_lake_table_of_chosen_columns_is_made_when_first_read(self, store):
+        session, lake, data = store
+
+        def tables(e) -> dict[str, str]:
+            found = e.query(
+                "SELECT table_name, table_type FROM information_schema.tables "
+                "WHERE table_name IN ('orders', 'reviews')"
+            ).to_pylist()
+            return {r["table_name"]: r["table_type"] for r in found}
+
+        with open_engine("duckdb") as e:
+            picked = {"orders": ["order_id", "status"], "reviews": ["review_id"]}
+            e.register_lake(session, lake, ["orders", "reviews"], schemas=SCHEMAS, columns=picked)
+            assert tables(e) == {"orders": "VIEW", "reviews": "VIEW"}  # nothing read yet
+            counted = e.query("SELECT count(*) AS n FROM orders WHERE status IS NOT NULL")
+            assert counted.column("n").to_pylist() == [len(data.orders)]
+            assert tables(e) == {"orders": "BASE TABLE", "reviews": "VIEW"}
+            assert e.query("SELECT * FROM orders").column_names == ["platform", "date", "order_id", "status"]
+            # Dropped before any read: never made; a step of the same name is not replaced by it later.
+            e.drop("reviews")
+            e.run("reviews", "SELECT 1 AS x")
+            assert e.table("reviews").to_pylist() == [{"x": 1}]
+            assert tables(e) == {"orders": "BASE TABLE", "reviews": "BASE TABLE"}
+
 
 @pytest.mark.spark
 def test_spark_engines_of_one_process_keep_their_own_views(spark):

@@ -11,10 +11,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from sqlalchemy.orm import Session
 
 from ecredit.analytics.engine import open_engine
-from ecredit.analytics.lake import Lake
+from ecredit.analytics.lake import Lake, LakeError
 from ecredit.intake import formats
 
 UTC = dt.UTC
@@ -85,6 +86,53 @@ class TestSourceSql:
         lake = Lake(tmp_path)
         _write(session, lake, B1, _reviews(B1, range(6)))
         assert _kinds(session, lake) == EXPECTED
+
+
+def _write_days(session: Session, lake: Lake, batch: str, parts: list[tuple[dt.date, pa.Table]]) -> None:
+    staged = lake.write_files("reviews", "qilu", batch, parts)
+    lake.add_batch(
+        session, batch_id=batch, kind="reviews", platform="qilu", key=batch, source="file", files=staged
+    )
+
+
+class TestSchemaGroups:
+    """Readers bind one file per schema group (``union_by_name`` over every file costs memory per file)."""
+
+    def test_files_of_batches_with_one_schema_form_one_group(self, session: Session, tmp_path: Path):
+        lake = Lake(tmp_path)
+        days = [dt.date(2024, 1, d) for d in (5, 6, 7)]
+        _write_days(session, lake, B1, [(d, _reviews(B1, range(n, n + 1))) for n, d in enumerate(days)])
+        _write_days(session, lake, B2, [(days[0], _reviews(B2, range(3, 5)))])
+        files = lake.active_files(session, "reviews")
+        assert len(files) == 4
+        assert lake.schema_groups(files) == [sorted(lake.paths(files))]
+
+    def test_batches_of_another_schema_are_united_by_name(self, session: Session, tmp_path: Path):
+        lake = Lake(tmp_path)
+        _write(session, lake, B1, _reviews(B1, range(3)))
+        # An older layout: no ``text`` column, ``rating`` stored as a 32-bit integer.
+        old = _reviews(B2, range(3, 6), rating=2).drop_columns(["text"])
+        old = old.set_column(old.schema.get_field_index("rating"), "rating", old["rating"].cast(pa.int32()))
+        _write(session, lake, B2, old)
+        files = lake.active_files(session, "reviews")
+        groups = lake.schema_groups(files)
+        assert len(groups) == 2 and sorted(p for g in groups for p in g) == sorted(lake.paths(files))
+        with open_engine("duckdb") as engine:
+            engine.register_lake(session, lake, ["reviews"])
+            rows = engine.query("SELECT review_id, rating, text, kind FROM reviews").to_pylist()
+        assert {r["review_id"]: (r["rating"], r["text"]) for r in rows} == {
+            f"R-{n}": (5, "很好") if n < 3 else (2, None) for n in range(6)
+        }
+        assert {r["review_id"]: r["kind"] for r in rows} == EXPECTED
+        assert lake.stats(session)["reviews"]["records"] == 6
+
+    def test_a_batch_whose_parts_differ_in_schema_is_refused(self, session: Session, tmp_path: Path):
+        lake = Lake(tmp_path)
+        other = _reviews(B1, range(3, 4)).drop_columns(["text"])
+        parts = [(dt.date(2024, 1, 5), _reviews(B1, range(3))), (dt.date(2024, 1, 6), other)]
+        with pytest.raises(LakeError, match="one schema"):
+            lake.write_files("reviews", "qilu", B1, parts)
+        assert not list(tmp_path.rglob("*.parquet"))  # nothing written
 
 
 class TestCompaction:

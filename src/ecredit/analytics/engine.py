@@ -59,6 +59,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
 from ecredit.analytics.lake import KEYS, KINDS, PARTITION_PATTERN, PATH_COLUMNS, Lake
+from ecredit.analytics.models import LakeFile
 from ecredit.config import Settings, get_settings
 from ecredit.errors import EcreditError
 
@@ -78,7 +79,11 @@ MAX_ERROR_CHARS = 4000  # engine messages are cut here (a JVM stack trace says n
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # DuckDB's memory limit when ECREDIT_DUCKDB_MEMORY_LIMIT is unset: this share of the machine's memory
 # (DuckDB's own default is 80 %, on a machine the analytics share with the store, the API and other jobs).
-DUCKDB_MEMORY_SHARE = 0.2
+# The limit bounds DuckDB's buffer pool; a monitor run's peak RSS was about 0.75 GiB above it (Python, the
+# bound views, DuckDB's allocations outside the pool). Measured on medium, 23.5 GiB machine, 3 Dec 2026:
+# a limit of 3.5 GiB (15 %) instead of 4.7 GiB (20 %) took the peak from 5.86 to 4.48 GB with the same CPU
+# time (228 -> 232 s): the steps that spill more are not the slow ones.
+DUCKDB_MEMORY_SHARE = 0.15
 # Every step with its time, rows and the process's peak RSS, at DEBUG (ECREDIT_LOG_STEPS=1 prints them).
 STEP_LOG = logging.getLogger("ecredit.analytics.steps")
 
@@ -387,9 +392,10 @@ def _empty_lake_table(schema: pa.Schema) -> pa.Table:
     return pa.schema(fields).empty_table()
 
 
-def _duckdb_lake_sql(paths: list[str]) -> str:
-    """Every row of these files (columns united by name), with ``platform`` and ``date`` from the path."""
-    return f"SELECT * FROM {Lake.source_sql(paths)}"  # noqa: S608 (see Lake.source_sql)
+def _duckdb_lake_sql(groups: list[list[str]]) -> str:
+    """Every row of these files (groups of one schema, united by name), ``platform`` and ``date`` from the
+    path."""
+    return f"SELECT * FROM {Lake.grouped_source_sql(groups)}"  # noqa: S608 (see Lake.source_sql)
 
 
 def kind_columns(kind: str, wanted: Iterable[str], engine: str = "") -> list[str]:
@@ -405,11 +411,11 @@ def _snapshot(current: str, batch_ids: Iterable[str]) -> str:
     return max([current, *batch_ids])
 
 
-def _lake_files(session: Session, lake: Lake, kind: str, engine: str) -> tuple[list[str], str]:
+def _lake_files(session: Session, lake: Lake, kind: str, engine: str) -> tuple[list[LakeFile], str]:
     if kind not in KEYS:
         raise EngineError(f"unknown lake table {kind!r}", engine=engine)
     files = lake.active_files(session, kind)
-    return lake.paths(files), _snapshot("", (f.batch_id for f in files))
+    return files, _snapshot("", (f.batch_id for f in files))
 
 
 def _schema_for(kind: str, schemas: Mapping[str, pa.Schema] | None, engine: str) -> pa.Schema:
@@ -455,6 +461,8 @@ class DuckDBEngine:
         }
         if settings.duckdb_threads:
             config["threads"] = settings.duckdb_threads
+        # Lake tables made on first read (lower-case name -> the query that makes them): see register_lake.
+        self._pending: dict[str, str] = {}
         try:
             self._con = duckdb.connect(config=config)
         except Exception as exc:
@@ -462,7 +470,7 @@ class DuckDBEngine:
             raise EngineError(f"cannot start DuckDB: {_short(exc)}", engine=self.name) from exc
         # Timestamps with time zone are read, truncated and printed in UTC, as on Spark.
         self._execute("SET TimeZone = 'UTC'")
-        # Lake files' footers are read once per engine, not again for every query that binds a lake view (a
+        # Lake files' footers are read once per engine, not again for every query that scans a lake view (a
         # kind of the medium province has 33,000 small files). Set here: not accepted by connect().
         self._execute("SET parquet_metadata_cache = true")
 
@@ -509,28 +517,45 @@ class DuckDBEngine:
 
         ``columns``: for these kinds, ``<kind>`` is a table made once, holding only these columns (and
         ``platform``, ``date``) of the newest versions, for kinds that several jobs read (``kind_columns``).
+        The table is made when a statement first reads it (``run``, ``query``, ``count``, ``table``,
+        ``batches``), from the files listed here (the snapshot): a table the first jobs do not read does
+        not hold memory while they run (the medium province's payments and reviews, 1.3 GiB, during
+        ``brushing_ring``). Until then ``<kind>`` is the de-duplicating view.
         """
         snapshot = ""
         for kind in kinds:
-            paths, newest = _lake_files(session, lake, kind, self.name)
+            files, newest = _lake_files(session, lake, kind, self.name)
             snapshot = _snapshot(snapshot, [newest])
-            if paths:
-                with _logged(self.name, "lake view", f"{kind}_all ({len(paths)} files)"):
-                    self._replace(f"{kind}_all", "view", _duckdb_lake_sql(paths))
+            if files:
+                with _logged(self.name, "lake view", f"{kind}_all ({len(files)} files)"):
+                    self._replace(f"{kind}_all", "view", _duckdb_lake_sql(lake.schema_groups(files)))
             else:
                 self.register_arrow(f"{kind}_all", _empty_lake_table(_schema_for(kind, schemas, self.name)))
             newest_sql = lake.dedup_sql(kind, f"{kind}_all")
+            self._pending.pop(kind.lower(), None)  # registered again
             if columns is not None and kind in columns:
                 picked = ", ".join(kind_columns(kind, columns[kind], self.name))
-                with _logged(self.name, "lake table", kind, lambda kind=kind: self.count(kind)):
-                    self._replace(kind, "table", f"SELECT {picked} FROM ({newest_sql}) AS newest")  # noqa: S608
-            else:
-                self._replace(kind, "view", newest_sql)
+                self._pending[kind.lower()] = f"SELECT {picked} FROM ({newest_sql}) AS newest"  # noqa: S608
+            self._replace(kind, "view", newest_sql)
         return snapshot
+
+    def _materialise(self, names: Iterable[str]) -> None:
+        """Make the pending lake tables among ``names`` (see ``register_lake``)."""
+        for name in names:
+            body = self._pending.pop(name.lower(), None)
+            if body is not None:
+                with _logged(self.name, "lake table", name, lambda name=name: self.count(name)):
+                    self._replace(name, "table", body)
+
+    def _materialise_read(self, sql: str) -> None:
+        """Make the pending lake tables that ``sql`` (already prepared: it parses) names."""
+        if self._pending:
+            self._materialise({t.name for t in _parse(sql).find_all(exp.Table)})
 
     def register_arrow(self, name: str, table: pa.Table) -> None:
         """Copy an Arrow table into the database as table ``name``."""
         _check_name(name, self.name)
+        self._pending.pop(name.lower(), None)  # replaced by the table
         scratch = "__ecredit_arrow_source"
         try:
             self._con.register(scratch, table)
@@ -544,8 +569,11 @@ class DuckDBEngine:
 
     def run(self, name: str, sql: str, **params: Any) -> str:
         _check_name(name, self.name)
+        text = prepare(sql, params, "duckdb")
+        self._materialise_read(sql)
+        self._pending.pop(name.lower(), None)  # replaced by the step
         with _logged(self.name, "step", name, lambda: self.count(name)):
-            self._replace(name, "table", prepare(sql, params, "duckdb"))
+            self._replace(name, "table", text)
         return name
 
     def _reader(self, cursor: Any, sql: str, rows: int) -> Any:
@@ -568,16 +596,20 @@ class DuckDBEngine:
             cursor.close()
 
     def query(self, sql: str, **params: Any) -> pa.Table:
+        text = prepare(sql, params, "duckdb")
+        self._materialise_read(sql)
         with _logged(self.name, "query", _first_line(sql)):
-            return self._fetch(prepare(sql, params, "duckdb"))
+            return self._fetch(text)
 
     def count(self, name: str) -> int:
+        self._materialise([name])
         found = self._execute(f"SELECT count(*) FROM {_check_name(name, self.name)}")  # noqa: S608
         return int(found[0][0])
 
     def batches(self, name: str, rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         """Stream a table as Arrow record batches (on its own cursor: other statements may run meanwhile)."""
         sql = f"SELECT * FROM {_check_name(name, self.name)}"  # noqa: S608
+        self._materialise([name])
         cursor = self._con.cursor()
         try:
             reader = self._reader(cursor, sql, rows)
@@ -594,11 +626,13 @@ class DuckDBEngine:
 
     def table(self, name: str) -> pa.Table:
         """The table as Arrow, read in batches of ``BATCH_ROWS``."""
+        self._materialise([_check_name(name, self.name)])
         with _logged(self.name, "fetch", name):
             return self._fetch(f"SELECT * FROM {_check_name(name, self.name)}")  # noqa: S608
 
     def drop(self, name: str) -> None:
         kind = self._kind_of(name)
+        self._pending.pop(name.lower(), None)
         if kind is not None:
             self._execute(f"DROP {kind.upper()} IF EXISTS {name}")
 
@@ -769,9 +803,10 @@ class SparkEngine:
 
         snapshot = ""
         for kind in kinds:
-            paths, newest = _lake_files(session, lake, kind, self.name)
+            files, newest = _lake_files(session, lake, kind, self.name)
             snapshot = _snapshot(snapshot, [newest])
-            if paths:
+            if files:
+                paths = lake.paths(files)
                 what = f"read {len(paths)} Parquet file(s) of {kind} under {lake.root}"
                 try:
                     # Files without basePath: no partition discovery (see PARTITION_COLUMNS).

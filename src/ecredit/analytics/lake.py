@@ -210,6 +210,10 @@ class Lake:
         """
         if kind not in KEYS:
             raise LakeError(f"unknown lake table {kind!r}")
+        # Readers read one footer per batch and take it for the schema of every file of the batch.
+        schemas = [table.schema for _, table in parts]
+        if any(not s.equals(schemas[0]) for s in schemas[1:]):
+            raise LakeError(f"{kind} batch {batch_id}: its parts do not all have one schema")
         meta = {"ecredit.kind": kind, "ecredit.schema_version": str(SCHEMA_VERSION)}
 
         def store(n: int, day: dt.date, rows: int, data: pa.Buffer) -> StagedFile:
@@ -348,6 +352,30 @@ class Lake:
 
     # ------------------------------------------------------------ reading
 
+    def schema_groups(self, files: Iterable[LakeFile]) -> list[list[str]]:
+        """The files' absolute paths, grouped by schema (for ``grouped_source_sql``), in path order.
+
+        Every file of a batch has its batch's schema (``write_files`` refuses parts that differ), so one
+        footer is read per batch, not per file: a kind of the medium province has 33,000 files in a few
+        dozen batches.
+        """
+        by_batch: dict[str, list[str]] = {}
+        for f in files:
+            by_batch.setdefault(f.batch_id, []).append(str(self.root / f.path))
+        groups: list[tuple[pa.Schema, list[str]]] = []
+        for paths in by_batch.values():
+            try:
+                schema = pq.read_schema(paths[0])
+            except OSError as exc:
+                raise LakeError(f"cannot read the schema of lake file {paths[0]}: {exc}") from exc
+            for known, members in groups:
+                if known.equals(schema):  # names, types and order; not the key-value metadata
+                    members.extend(paths)
+                    break
+            else:
+                groups.append((schema, list(paths)))
+        return [sorted(members) for _, members in groups]
+
     @staticmethod
     def source_sql(paths: Sequence[str], *, path_columns: bool = True) -> str:
         """The one way to read lake files in DuckDB: a relation over exactly these files.
@@ -358,23 +386,47 @@ class Lake:
         path and appended; without, the relation holds the data columns only (what a lake file stores, as
         compaction rewrites it). Columns named like a path column inside a file (never written by intake)
         are dropped: the path is the truth.
+
+        The files may have different schemas: they are read with ``union_by_name``, which binds every file
+        (its footer read and a reader kept per file, for every query that binds the relation: about 20 KB a
+        file). For many files of known schemas, ``grouped_source_sql`` binds one file per group.
         """
-        files = "[" + ", ".join(_quote(p) for p in paths) + "]"
+        return Lake._source([paths], union_by_name=True, path_columns=path_columns)
+
+    @staticmethod
+    def grouped_source_sql(groups: Sequence[Sequence[str]], *, path_columns: bool = True) -> str:
+        """``source_sql`` over groups of files that share a schema within each group (``schema_groups``).
+
+        Each group is read without ``union_by_name`` (DuckDB binds its first file and reads the others by
+        column name), the groups are united ``BY NAME``, so a relation binds one file per schema. Measured on
+        the medium province (3 Dec 2026, load about 10): the views over its 32,868 account and 13,782 listing
+        files, registered and counted, peaked at 2.35 GiB RSS in 90 s read with ``union_by_name`` and at
+        0.70 GiB in 45 s read by group.
+        """
+        return Lake._source([g for g in groups if g], union_by_name=False, path_columns=path_columns)
+
+    @staticmethod
+    def _source(groups: Sequence[Sequence[str]], *, union_by_name: bool, path_columns: bool) -> str:
+        if not groups:
+            raise LakeError("no lake file to read")
+        options = f"union_by_name = {'true' if union_by_name else 'false'}, hive_partitioning = false"
+        if path_columns:
+            options += f", filename = {_quote(FILE_COLUMN)}"
+        reads = [
+            f"SELECT * FROM read_parquet([{', '.join(_quote(p) for p in paths)}], {options})"  # noqa: S608
+            for paths in groups
+        ]
+        union = " UNION ALL BY NAME ".join(reads)
         stray = ", ".join(_quote(c) for c in (*PATH_COLUMNS, FILE_COLUMN))
         keep = f"COLUMNS(lambda c: c NOT IN ({stray}))"
         if not path_columns:
-            read = f"read_parquet({files}, union_by_name = true, hive_partitioning = false)"
-            return f"(SELECT {keep} FROM {read})"  # noqa: S608 (paths quoted, names ours)
+            return f"(SELECT {keep} FROM ({union}))"  # noqa: S608 (paths quoted, names ours)
         pattern = _quote(PARTITION_PATTERN)
-        read = (
-            f"read_parquet({files}, union_by_name = true, hive_partitioning = false, "
-            f"filename = {_quote(FILE_COLUMN)})"
-        )
         return (
             f"(SELECT {keep}, "  # noqa: S608 (paths quoted, names ours)
             f"regexp_extract({FILE_COLUMN}, {pattern}, 1) AS platform, "
             f"CAST(regexp_extract({FILE_COLUMN}, {pattern}, 2) AS DATE) AS date "
-            f"FROM {read})"
+            f"FROM ({union}))"
         )
 
     @staticmethod
@@ -395,10 +447,10 @@ class Lake:
 
         con = duckdb.connect()
         for kind in kinds:
-            paths = self.paths(self.active_files(session, kind))
-            if not paths:
+            files = self.active_files(session, kind)
+            if not files:
                 continue
-            source = self.source_sql(paths)
+            source = self.grouped_source_sql(self.schema_groups(files))
             con.execute(f"CREATE VIEW {kind}_all AS SELECT * FROM {source}")  # noqa: S608 (see dedup_sql)
             con.execute(f"CREATE VIEW {kind} AS {self.dedup_sql(kind, f'{kind}_all')}")
         return con
@@ -416,7 +468,7 @@ class Lake:
                 entry["batches"] = len({f.batch_id for f in files})
                 if files:
                     key = ", ".join(("platform", *KEYS[kind]))
-                    source = self.source_sql(self.paths(files))
+                    source = self.grouped_source_sql(self.schema_groups(files))
                     sql = f"SELECT count(*) FROM (SELECT DISTINCT {key} FROM {source})"  # noqa: S608
                     entry["records"] = int(con.execute(sql).fetchone()[0])
                 out[kind] = entry
