@@ -11,19 +11,15 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
-from ecredit import db
-from ecredit.config import get_settings
-from ecredit.db import make_engine, session_scope
+from ecredit.db import session_scope
 from ecredit.kit.clock import frozen_today
-from ecredit.security import context
-from tests.conftest import PG_URL, _pg_schema_url
+from tests.provinces import province_store
 
 pytestmark = pytest.mark.slow
 
@@ -35,33 +31,10 @@ DAY = dt.date(2026, 6, 1)  # the confirmation (a Monday; the calendar knows 2026
 @pytest.fixture(scope="module")
 def province(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The small province simulated, registered, verified, ingested and monitored, in a store of its own."""
-    from ecredit import demo
-
-    data = tmp_path_factory.mktemp("small-province")
-    schema = admin = None
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ECREDIT_DATA_DIR", str(data))
-        if PG_URL:
-            schema = f"l_{secrets.token_hex(4)}"
-            admin = make_engine(PG_URL)
-            with admin.begin() as conn:
-                conn.execute(text(f"CREATE SCHEMA {schema}"))
-            mp.setenv("ECREDIT_DATABASE_URL", _pg_schema_url(PG_URL, schema))
-        get_settings.cache_clear()
-        db.get_engine.cache_clear()
-        context.reset()
-        try:
-            demo.build(seed=SEED, log=lambda _: None, scale="small", monitor=True)
-            yield next((data / "demo").iterdir())
-        finally:
-            db.get_engine().dispose()
-            db.get_engine.cache_clear()
-            if admin is not None:
-                with admin.begin() as conn:
-                    conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-                admin.dispose()
-    get_settings.cache_clear()
-    context.reset()
+    with province_store(
+        tmp_path_factory.mktemp("small-province"), scale="small", seed=SEED, monitor=True
+    ) as p:
+        yield p
 
 
 def _clients(platform_codes: list[str]):

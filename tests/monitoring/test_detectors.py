@@ -3,21 +3,16 @@ same warnings from DuckDB and Spark (DESIGN.md §3, §5; issue: big-data monitor
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
-from ecredit import db
-from ecredit.config import get_settings
-from ecredit.db import make_engine, session_scope
+from ecredit.db import session_scope
 from ecredit.monitoring import evaluate, runner
 from ecredit.monitoring.detectors import DETECTORS
 from ecredit.monitoring.findings import MemberRole, WarningKind
-from ecredit.security import context
-from tests.conftest import PG_URL, _pg_schema_url
+from tests.provinces import province_store
 
 SEED = 11
 
@@ -38,33 +33,9 @@ TINY_FLOOR = {
 @pytest.fixture(scope="module")
 def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A store and lake of their own holding a simulated tiny province (registered, verified, ingested)."""
-    from ecredit import demo
-
     data = tmp_path_factory.mktemp("tiny-province")
-    schema = admin = None
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ECREDIT_DATA_DIR", str(data))
-        if PG_URL:
-            schema = f"m_{secrets.token_hex(4)}"
-            admin = make_engine(PG_URL)
-            with admin.begin() as conn:
-                conn.execute(text(f"CREATE SCHEMA {schema}"))
-            mp.setenv("ECREDIT_DATABASE_URL", _pg_schema_url(PG_URL, schema))
-        get_settings.cache_clear()
-        db.get_engine.cache_clear()
-        context.reset()
-        try:
-            demo.build(seed=SEED, log=lambda _: None, scale="tiny", monitor=False)  # tests run it
-            yield next((data / "demo").iterdir())
-        finally:
-            db.get_engine().dispose()
-            db.get_engine.cache_clear()
-            if admin is not None:
-                with admin.begin() as conn:
-                    conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-                admin.dispose()
-    get_settings.cache_clear()
-    context.reset()
+    with province_store(data, scale="tiny", seed=SEED, monitor=False) as province:  # tests run monitoring
+        yield province
 
 
 @pytest.fixture(scope="module")

@@ -65,7 +65,7 @@ from ecredit.records import rules as records_rules
 from ecredit.records import service as records_service
 from ecredit.records.models import CommitmentStatus, CreditRecord, RecordKind, RecordStatus
 from ecredit.scoring import repository as scoring_repo
-from ecredit.security.masking import mask_free_text
+from ecredit.security.masking import mask_free_text, mask_nested
 from ecredit.security.permissions import Grant, authorize
 from ecredit.security.principals import Principal, Role
 from ecredit.security.trail import record_change
@@ -79,16 +79,6 @@ GRADES = ("C", "CC", "CCC", "B", "BB", "BBB", "A", "AA", "AAA")  # GB/T 22116, w
 
 def setting(key: str) -> int:
     return int(catalogue().settings[key])
-
-
-def _masked(value: Any) -> Any:
-    if isinstance(value, str):
-        return mask_free_text(value)
-    if isinstance(value, dict):
-        return {k: _masked(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_masked(v) for v in value]
-    return value
 
 
 # ------------------------------------------------------------------------------------------- history
@@ -290,7 +280,7 @@ def _create_entry(
         nominated_by=principal.actor,
         nomination_source=source,
         basis_record_ids=list(basis),
-        evidence=_masked(dict(evidence)),
+        evidence=mask_nested(dict(evidence)),
         reason=mask_free_text(reason),
         department=lt.department,
         region_code=region or subject.region_code,
@@ -1128,7 +1118,7 @@ def _conditions(
                 "why": "declared fulfilled, with evidence"
                 if ok
                 else "the duties must be declared fulfilled with evidence",
-                "evidence": _masked(dict(duties_evidence)),
+                "evidence": mask_nested(dict(duties_evidence)),
             }
         elif name == "commitment":
             c = records_repo.get_commitment(session, commitment_id) if commitment_id else None
@@ -1274,7 +1264,7 @@ def apply_for_repair(
         conditions={
             "checked_on": today.isoformat(),
             "department": department,
-            "request": _masked(req),
+            "request": mask_nested(req),
             "items": conditions,
         },
         status=RepairStatus.submitted.value,

@@ -63,7 +63,7 @@ from ecredit.records.schemas import (
     RecordEventRead,
     RecordRead,
 )
-from ecredit.security.masking import mask_free_text
+from ecredit.security.masking import mask_free_text, mask_nested
 from ecredit.security.permissions import Grant, Scope, authorize
 from ecredit.security.principals import Principal, Role
 from ecredit.security.trail import record_change
@@ -270,7 +270,7 @@ def add_record(
         policy_version=pol.version,
         amount_cents=facts.fine_cents,
         status=RecordStatus.active.value,
-        evidence=_masked(new.evidence),
+        evidence=mask_nested(new.evidence),
         details=details,
     )
     session.add(record)
@@ -304,17 +304,6 @@ def add_record(
         ),
     )
     return record, True
-
-
-def _masked(value: Any) -> Any:
-    """Evidence may carry free text and platform ids: mask phone and ID numbers in every string."""
-    if isinstance(value, str):
-        return mask_free_text(value)
-    if isinstance(value, dict):
-        return {k: _masked(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_masked(v) for v in value]
-    return value
 
 
 def _history(

@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
+from typing import Any
 
 __all__ = [
     "MASK_KINDS",
@@ -27,7 +28,9 @@ __all__ = [
     "mask",
     "mask_address",
     "mask_bank_account",
+    "mask_free_text",
     "mask_id_number",
+    "mask_nested",
     "mask_phone",
 ]
 
@@ -164,3 +167,15 @@ def mask_free_text(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _FREE_ID_NUMBER.sub(lambda m: mask_id_number(m.group()) or "", text)
     return _FREE_DIGIT_RUN.sub(lambda m: mask_phone(m.group()) or "", text)
+
+
+def mask_nested(value: Any) -> Any:
+    """``mask_free_text`` over every string of a JSON-like value (evidence, details, a reason): phone and ID
+    numbers masked, the structure and everything else kept."""
+    if isinstance(value, str):
+        return mask_free_text(value)
+    if isinstance(value, dict):
+        return {k: mask_nested(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_nested(v) for v in value]
+    return value

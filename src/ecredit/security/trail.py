@@ -7,19 +7,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ecredit.security import audit
-from ecredit.security.masking import mask_free_text
+from ecredit.security.masking import mask_nested
 from ecredit.security.principals import Principal
-
-
-def _masked(value: Any) -> Any:
-    """Free text a person typed (a reason, a note) may hold a phone or ID number: mask it, keep the rest."""
-    if isinstance(value, str):
-        return mask_free_text(value)
-    if isinstance(value, dict):
-        return {k: _masked(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_masked(v) for v in value]
-    return value
 
 
 def prepare_change(
@@ -41,7 +30,7 @@ def prepare_change(
         object_type=object_type,
         object_id=object_id,
         request_id=principal.request_id,
-        details=_masked(details) if details else details,
+        details=mask_nested(details) if details else details,
     )
 
 
