@@ -148,7 +148,7 @@ class BrushingRing(Detector):
             blocks = pa.table({"round": pa.array([], pa.int64())})
         # The search's tables are not needed any more (the tensor alone holds millions of cells on medium);
         # the orders stay for the evidence (run drops them).
-        for name in [*found, "r", "r_next", "tot", "removed", "best", "blk", "score", "cells", "margins", "offsets"]:
+        for name in [*found, "r", "r_next", "removed", "best", "blk", "score", "cells", "margins", "offsets"]:
             engine.drop(name if name.startswith(PREFIX) else PREFIX + name)
         return blocks
 
@@ -156,9 +156,9 @@ class BrushingRing(Detector):
         """One D-Cube search in every live partition; the number of blocks accepted.
 
         A pass is two statements: its cut (the slices' masses and the bulk removal, cut.sql) and the block
-        without them (shrink.sql); the densest block is chosen once at the end from every pass's cut (best.sql).
+        without them (shrink.sql); the densest block is chosen once at the end, from every pass's cut
+        (best.sql), then improved (improve.sql).
         """
-        engine.run(PREFIX + "tot", sql("brushing/totals.sql"))
         block = PREFIX + "r"
         made: list[str] = []
         cuts: list[str] = []
