@@ -252,6 +252,7 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
                ordered_at + INTERVAL 90 MINUTE AS later, ordered_at - INTERVAL 1 DAY AS day_before,
                date_diff('second', ordered_at, paid_at) AS pay_delay_s,
                date_diff('second', TIMESTAMPTZ '1970-01-01 00:00:00+00', ordered_at) AS epoch_s,
+               CAST(floor(epoch(ordered_at)) AS BIGINT) AS whole_epoch_s,
                extract(hour FROM ordered_at) AS h
         FROM orders ORDER BY platform, order_id
         """,
@@ -398,7 +399,7 @@ class TestQueries:
         got = {(r[0], r[1]): r for r in rows(eng.query(CASES["time"][0]))}
         for key, o in data.orders.items():
             at = o["ordered_at"].astimezone(UTC)
-            _, _, ordered, hour, day, utc_date, later, before, delay, epoch_s, h = got[key]
+            _, _, ordered, hour, day, utc_date, later, before, delay, epoch_s, whole_epoch_s, h = got[key]
             assert ordered == at
             assert hour == at.replace(minute=0, second=0)
             assert day == at.replace(hour=0, minute=0, second=0)
@@ -407,6 +408,7 @@ class TestQueries:
             assert before == at - dt.timedelta(days=1)
             assert delay == (o["paid_at"] - o["ordered_at"]).total_seconds()
             assert epoch_s == int(at.timestamp())
+            assert whole_epoch_s == epoch_s
             assert h == at.hour
 
     def test_date_diff_counts_boundaries_on_both_engines(self, eng, store):

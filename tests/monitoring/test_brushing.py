@@ -1,5 +1,6 @@
 """``brushing_ring``'s membership rule (found.sql): of an accepted block, only the accounts with at least
-``brushing_min_account_share`` of their whole-period mass inside it are ring members."""
+``brushing_min_account_share`` of their whole-period mass inside it are ring members; and its improvement step
+(improve.sql)."""
 
 from __future__ import annotations
 
@@ -72,3 +73,28 @@ def test_an_honest_shopper_in_a_ring_block_is_not_a_member(block):
 
 def test_without_the_share_rule_the_shopper_would_be_a_member(block):
     assert _members(block, 0.0) == {"A1", "A2", "A3", "A4"}
+
+
+def test_the_improvement_step_adds_the_slices_heavier_than_the_blocks_average():
+    """improve.sql: an account or shop outside the block joins it when its mass into the block's other slices
+    and days exceeds M / N (the block's mass per slice), which raises the density; nothing else joins."""
+    block = [(P, a, s, 0, 1.0) for a in (1, 2) for s in (10, 11)]  # M = 4, N = 2 + 2 + 1: M / N = 0.8
+    outside = [
+        (P, 3, 10, 0, 0.5),  # account 3: 1.0 into the block > 0.8, joins
+        (P, 3, 11, 0, 0.5),
+        (P, 4, 10, 0, 0.5),  # account 4: 0.5, stays out
+        (P, 5, 10, 1, 5.0),  # account 5: heavy, but on a day outside the block
+        (P, 1, 12, 0, 0.4),  # shop 12: 0.4 + 0.45 = 0.85 > 0.8, joins
+        (P, 2, 12, 0, 0.45),
+        (P, 4, 13, 0, 0.7),  # shop 13: only from account 4, which stays out
+        (P, 3, 12, 0, 0.1),  # between two slices that join: in the improved block
+        (P + 1, 1, 10, 0, 9.0),  # another partition
+    ]
+    with open_engine("duckdb") as engine:
+        for name, cells in (("brushing_blk0", block), ("brushing_r", block + outside)):
+            p, a, s, t, m = zip(*cells, strict=True)
+            engine.register_arrow(name, pa.table({"p": p, "a": a, "s": s, "t": t, "m": m}))
+        got = {tuple(r.values()) for r in engine.query(sql("brushing/improve.sql")).to_pylist()}
+    joined = {(P, 3, 10, 0, 0.5), (P, 3, 11, 0, 0.5), (P, 1, 12, 0, 0.4), (P, 2, 12, 0, 0.45)}
+    joined.add((P, 3, 12, 0, 0.1))
+    assert got == set(block) | joined

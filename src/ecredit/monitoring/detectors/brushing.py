@@ -11,7 +11,10 @@ Algorithm (docs/monitoring.md has the full account, with measurements):
 2. **D-Cube** (Shin et al., WSDM 2017) in every partition at once: in each pass, each partition removes the
    light slices (mass at most the average) of the mode that leaves the densest block, in ascending order of
    mass; every prefix is a candidate and the densest block seen (average mass per slice) is kept. Passes stop
-   when every block is empty (a ``COUNT``).
+   when every block is empty (a ``COUNT``). A pass is two statements (cut.sql, shrink.sql); the densest block
+   is chosen once, from every pass's cut (best.sql). One step of greedy addition then improves it
+   (improve.sql): every account or shop outside it whose mass into it exceeds its average mass per slice is
+   added (each such slice raises the density; bulk removal may have cut it against an earlier, larger block).
 3. **Scoring against expectation.** A block's mass is compared with what its accounts' and shops' activity
    over the whole period, spread evenly over the platform's days, predicts (lift). A block is accepted when
    its lift, its number of accounts and its cells per account (lockstep) reach the policy's thresholds; of an
@@ -69,7 +72,7 @@ class _UnionFind:
 
 class BrushingRing(Detector):
     name: ClassVar[str] = "brushing_ring"
-    version: ClassVar[str] = "1.1"
+    version: ClassVar[str] = "1.2"
     kind: ClassVar[WarningKind] = WarningKind.brushing_ring
     lake_kinds: ClassVar[tuple[str, ...]] = ("orders",)
     lake_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {
@@ -145,32 +148,36 @@ class BrushingRing(Detector):
             blocks = pa.table({"round": pa.array([], pa.int64())})
         # The search's tables are not needed any more (the tensor alone holds millions of cells on medium);
         # the orders stay for the evidence (run drops them).
-        for name in [*found, "r", "r_next", "tot", "removed", "blk", "score", "cells", "margins", "offsets"]:
+        for name in [*found, "r", "r_next", "removed", "best", "blk", "score", "cells", "margins", "offsets"]:
             engine.drop(name if name.startswith(PREFIX) else PREFIX + name)
         return blocks
 
     def _round(self, engine: Engine, rnd: int) -> int:
-        """One D-Cube search in every live partition; the number of blocks accepted."""
-        engine.run(PREFIX + "tot", sql("brushing/totals.sql"))
-        block, best = PREFIX + "r", PREFIX + "best_0"
-        engine.run(best, sql("brushing/best_start.sql"))
-        made: list[str] = [best]
+        """One D-Cube search in every live partition; the number of blocks accepted.
+
+        A pass is two statements: its cut (the slices' masses and the bulk removal, cut.sql) and the block
+        without them (shrink.sql); the densest block is chosen once at the end, from every pass's cut
+        (best.sql), then improved (improve.sql).
+        """
+        block = PREFIX + "r"
+        made: list[str] = []
         cuts: list[str] = []
         for it in range(1, int(self.value("brushing_max_iterations")) + 1):
-            names = {"brushing_b": block, "brushing_best": best}
-            engine.run(PREFIX + "sl", sql("brushing/slices.sql", **names))
-            cut = engine.run(f"{PREFIX}cut_{it}", sql("brushing/cut.sql"), iteration=it)
+            names = {"brushing_b": block}
+            cut = engine.run(f"{PREFIX}cut_{it}", sql("brushing/cut.sql", **names), iteration=it)
             cuts.append(cut)
             names["brushing_cut"] = cut
-            best = engine.run(f"{PREFIX}best_{it}", sql("brushing/best.sql", **names))
             block = engine.run(f"{PREFIX}b_{it}", sql("brushing/shrink.sql", **names))
-            made += [best, block]
+            made.append(block)
             if engine.count(block) == 0:
                 break
         engine.run(PREFIX + "removed", " UNION ALL ".join(f"SELECT * FROM {c}" for c in cuts))  # noqa: S608
-        engine.run(PREFIX + "blk", sql("brushing/block.sql", brushing_best=best))
-        for name in cuts + [m for m in made if m != best]:
+        for name in cuts + made:
             engine.drop(name)
+        best = engine.run(PREFIX + "best", sql("brushing/best.sql"))
+        engine.run(PREFIX + "blk0", sql("brushing/block.sql", brushing_best=best))
+        engine.run(PREFIX + "blk", sql("brushing/improve.sql"))
+        engine.drop(PREFIX + "blk0")
         engine.run(
             PREFIX + "score",
             sql("brushing/score.sql"),

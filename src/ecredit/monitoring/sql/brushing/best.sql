@@ -1,19 +1,18 @@
--- The densest block seen so far in each partition: the previous best (brushing_best), or a prefix of this iteration's
--- cut (brushing_cut). The pipeline renames the tables per iteration (base.rename).
+-- The densest block of each partition over the whole search: the partition itself (it = 0: the first pass's
+-- cut carries its mass and size, and every partition has a slice at most its mode's average, so a row there) or
+-- a prefix of one pass's cut (brushing_removed: every pass's cut, rank = how many slices of it were removed).
+-- Density is the arithmetic average mass per slice over the three modes. On a tie the earliest block wins (it,
+-- then rank).
 WITH cand AS (
-    SELECT p, it, rnk, (total - removed_mass) * 3.0 / (size - rnk) AS density
-    FROM brushing_cut
+    SELECT p, max(total) * 3.0 / max(size) AS density, 0 AS it, 0 AS rnk
+    FROM brushing_removed
+    WHERE it = 1
+    GROUP BY p
+    UNION ALL
+    SELECT p, (total - removed_mass) * 3.0 / (size - rnk) AS density, it, rnk
+    FROM brushing_removed
     WHERE size - rnk > 0
-),
-top AS (
-    SELECT p, it, rnk, density
-    FROM (SELECT *, row_number() OVER (PARTITION BY p ORDER BY density DESC, rnk) AS pick FROM cand) AS x
-    WHERE pick = 1
 )
-SELECT
-    b.p,
-    CASE WHEN t.density > b.density THEN t.density ELSE b.density END AS density,
-    CASE WHEN t.density > b.density THEN t.it ELSE b.it END AS it,
-    CASE WHEN t.density > b.density THEN t.rnk ELSE b.rnk END AS rnk
-FROM brushing_best AS b
-LEFT JOIN top AS t ON t.p = b.p
+SELECT p, density, it, rnk
+FROM (SELECT *, row_number() OVER (PARTITION BY p ORDER BY density DESC, it, rnk) AS pick FROM cand) AS x
+WHERE pick = 1

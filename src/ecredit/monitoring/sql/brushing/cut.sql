@@ -1,9 +1,20 @@
--- D-Cube's bulk removal: in each partition, the mode whose light slices (mass at most the average) leave the
--- densest block is chosen; those slices are removed in ascending order of mass, and each prefix is a candidate
--- block (rank = how many were removed). Density is the arithmetic average mass per slice over the three modes.
-WITH st AS (
+-- One D-Cube pass (Shin et al., WSDM 2017) in one statement: the mass of every slice of the current block
+-- (brushing_b), all modes in one scan; then bulk removal: in each partition, the mode whose light slices (mass
+-- at most the average) leave the densest block is chosen; those slices are removed in ascending order of mass,
+-- and each prefix is a candidate block (rank = how many were removed). Density is the arithmetic average mass
+-- per slice over the three modes.
+WITH sl AS (
+    SELECT
+        p,
+        CASE WHEN grouping(a) = 0 THEN 'a' WHEN grouping(s) = 0 THEN 's' ELSE 't' END AS mode,
+        coalesce(a, s, t) AS k,
+        sum(m) AS mass
+    FROM brushing_b
+    GROUP BY GROUPING SETS ((p, a), (p, s), (p, t))
+),
+st AS (
     SELECT p, mode, count(*) AS n, sum(mass) AS mm, avg(mass) AS av
-    FROM brushing_sl
+    FROM sl
     GROUP BY p, mode
 ),
 md AS (
@@ -13,7 +24,7 @@ md AS (
 ),
 light AS (
     SELECT sl.p, sl.mode, sl.k, sl.mass, md.mass AS total, md.size
-    FROM brushing_sl AS sl
+    FROM sl
     JOIN md ON md.p = sl.p AND md.mode = sl.mode
     WHERE sl.mass <= md.av
 ),

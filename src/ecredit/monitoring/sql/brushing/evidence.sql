@@ -11,5 +11,5 @@ JOIN brushing_ring_members AS g ON g.platform = o.platform AND g.buyer_id = o.bu
 JOIN brushing_ring_shops AS rs ON rs.ring = g.ring AND rs.shop_id = o.shop_id
 JOIN brushing_ring_days AS d ON d.ring = g.ring
 WHERE TRUE
-    AND CAST(floor((date_diff('second', TIMESTAMPTZ '1970-01-01 00:00:00+00', o.ordered_at) + $utc_offset_s) / 86400.0) AS BIGINT)
+    AND CAST(floor((floor(epoch(o.ordered_at)) + $utc_offset_s) / 86400.0) AS BIGINT)
         BETWEEN d.first_day AND d.last_day
