@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
-from ecredit.kit.http import DbSession, ReadSession, problem_responses
+from ecredit.kit.http import DbSession, ReadSession, RowIdPath, problem_responses
 from ecredit.kit.schemas import ULID
 from ecredit.lists import service
 from ecredit.lists.models import EntryState
@@ -35,18 +35,14 @@ from ecredit.lists.schemas import (
     StepResult,
     WithdrawalResult,
 )
-from ecredit.security.http import require, route_meta
-from ecredit.security.principals import Principal, Role
+from ecredit.security.http import caller, route_meta
+from ecredit.security.principals import Role
 from ecredit.security.ratelimit import limit
 
 router = APIRouter(prefix="/api/v1", tags=["lists"], responses=problem_responses(400, 401, 403, 422))
 
 
-def _as(action: str):
-    return Annotated[Principal, Depends(require(action))]
-
-
-RowId = Annotated[str, Path(min_length=26, max_length=26, pattern=ULID)]
+RowId = RowIdPath
 _STEP = problem_responses(404, 409)
 
 
@@ -57,7 +53,7 @@ def _step(entry, document=None) -> StepResult:
 
 
 @router.get("/lists/types", response_model=CatalogueRead, openapi_extra=route_meta("lists.types"))
-def list_types(principal: _as("lists.types")) -> CatalogueRead:
+def list_types(principal: caller("lists.types")) -> CatalogueRead:
     """The list types (criteria, legal basis, procedure, term, repair rules) and their measures, each
     with its source, and the procedure's time limits."""
     return service.catalogue_read()
@@ -65,7 +61,7 @@ def list_types(principal: _as("lists.types")) -> CatalogueRead:
 
 @router.get("/lists/entries", response_model=list[EntryRead], openapi_extra=route_meta("lists.read"))
 def search_entries(
-    principal: _as("lists.read"),
+    principal: caller("lists.read"),
     session: ReadSession,
     subject_id: Annotated[str | None, Query(min_length=26, max_length=26, pattern=ULID)] = None,
     list_type: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$")] = None,
@@ -91,7 +87,7 @@ def search_entries(
     responses=problem_responses(404, 409),
     openapi_extra=route_meta("lists.nominate"),
 )
-def nominate(principal: _as("lists.nominate"), body: EntryNominate, session: DbSession) -> EntryRead:
+def nominate(principal: caller("lists.nominate"), body: EntryNominate, session: DbSession) -> EntryRead:
     """Nominate a subject for a list with the basis records and evidence; 409 when it already has an
     open entry on that list."""
     entry = service.nominate(
@@ -114,7 +110,7 @@ def nominate(principal: _as("lists.nominate"), body: EntryNominate, session: DbS
     responses=problem_responses(404),
     openapi_extra=route_meta("lists.read"),
 )
-def get_entry(principal: _as("lists.read"), entry_id: RowId, session: ReadSession) -> EntryDetail:
+def get_entry(principal: caller("lists.read"), entry_id: RowId, session: ReadSession) -> EntryDetail:
     """One entry with its history, documents, objections and repair applications (staff)."""
     return service.entry_detail(session, service.get_entry(session, principal, entry_id))
 
@@ -125,7 +121,9 @@ def get_entry(principal: _as("lists.read"), entry_id: RowId, session: ReadSessio
     responses=_STEP,
     openapi_extra=route_meta("lists.notify"),
 )
-def notify(principal: _as("lists.notify"), entry_id: RowId, body: StepBody, session: DbSession) -> StepResult:
+def notify(
+    principal: caller("lists.notify"), entry_id: RowId, body: StepBody, session: DbSession
+) -> StepResult:
     """Serve the prior notice (告知书, returned as a document); the defence window starts."""
     entry, notice = service.notify(session, principal, entry_id, reason=body.reason)
     return _step(entry, notice)
@@ -138,7 +136,7 @@ def notify(principal: _as("lists.notify"), entry_id: RowId, body: StepBody, sess
     openapi_extra=route_meta("lists.record_defence"),
 )
 def record_defence(
-    principal: _as("lists.record_defence"), entry_id: RowId, body: DefenceRecord, session: DbSession
+    principal: caller("lists.record_defence"), entry_id: RowId, body: DefenceRecord, session: DbSession
 ) -> StepResult:
     """Record the party's statement and defence (陈述申辩) filed inside the window."""
     entry = service.record_defence(
@@ -159,7 +157,7 @@ def record_defence(
     openapi_extra=route_meta("lists.close_defence"),
 )
 def close_defence(
-    principal: _as("lists.close_defence"), entry_id: RowId, body: StepBody, session: DbSession
+    principal: caller("lists.close_defence"), entry_id: RowId, body: StepBody, session: DbSession
 ) -> StepResult:
     """Close a defence window that passed unused (409 while it runs)."""
     return _step(service.close_defence(session, principal, entry_id, reason=body.reason))
@@ -171,7 +169,9 @@ def close_defence(
     responses=_STEP,
     openapi_extra=route_meta("lists.review"),
 )
-def review(principal: _as("lists.review"), entry_id: RowId, body: StepBody, session: DbSession) -> StepResult:
+def review(
+    principal: caller("lists.review"), entry_id: RowId, body: StepBody, session: DbSession
+) -> StepResult:
     """A second regulator reviews the file (409 for the nominator)."""
     return _step(service.review(session, principal, entry_id, reason=body.reason))
 
@@ -182,7 +182,9 @@ def review(principal: _as("lists.review"), entry_id: RowId, body: StepBody, sess
     responses=_STEP,
     openapi_extra=route_meta("lists.decide"),
 )
-def decide(principal: _as("lists.decide"), entry_id: RowId, body: StepBody, session: DbSession) -> StepResult:
+def decide(
+    principal: caller("lists.decide"), entry_id: RowId, body: StepBody, session: DbSession
+) -> StepResult:
     """The listing decision (决定书); publication becomes due."""
     entry, decision = service.decide(session, principal, entry_id, reason=body.reason)
     return _step(entry, decision)
@@ -195,7 +197,7 @@ def decide(principal: _as("lists.decide"), entry_id: RowId, body: StepBody, sess
     openapi_extra=route_meta("lists.approve_higher"),
 )
 def approve(
-    principal: _as("lists.approve_higher"), entry_id: RowId, body: StepBody, session: DbSession
+    principal: caller("lists.approve_higher"), entry_id: RowId, body: StepBody, session: DbSession
 ) -> StepResult:
     """Higher-level approval of the decision: a regulator of the next level up, or an admin."""
     return _step(service.approve_higher(session, principal, entry_id, reason=body.reason))
@@ -208,7 +210,7 @@ def approve(
     openapi_extra=route_meta("lists.publish"),
 )
 def publish(
-    principal: _as("lists.publish"), entry_id: RowId, body: StepBody, session: DbSession
+    principal: caller("lists.publish"), entry_id: RowId, body: StepBody, session: DbSession
 ) -> StepResult:
     """Publish the entry: its credit record is created and its measures take effect."""
     return _step(service.publish(session, principal, entry_id, reason=body.reason))
@@ -221,7 +223,7 @@ def publish(
     openapi_extra=route_meta("lists.withdraw"),
 )
 def withdraw(
-    principal: _as("lists.withdraw"), entry_id: RowId, body: EntryWithdraw, session: DbSession
+    principal: caller("lists.withdraw"), entry_id: RowId, body: EntryWithdraw, session: DbSession
 ) -> WithdrawalResult:
     """Withdraw a published entry whose basis was revoked (out of public view at once; `late` says
     whether the 3 working days of SAMR Order 44 Art. 19 had passed)."""
@@ -242,7 +244,7 @@ def withdraw(
     responses=_STEP,
     openapi_extra=route_meta("lists.drop"),
 )
-def drop(principal: _as("lists.drop"), entry_id: RowId, body: EntryDrop, session: DbSession) -> StepResult:
+def drop(principal: caller("lists.drop"), entry_id: RowId, body: EntryDrop, session: DbSession) -> StepResult:
     """End a pending procedure without a listing (no basis; no intent proven)."""
     return _step(service.drop(session, principal, entry_id, reason=body.reason, ground=body.ground))
 
@@ -255,7 +257,7 @@ def drop(principal: _as("lists.drop"), entry_id: RowId, body: EntryDrop, session
     openapi_extra=route_meta("lists.object"),
 )
 def file_objection(
-    principal: _as("lists.object"), entry_id: RowId, body: ObjectionCreate, session: DbSession
+    principal: caller("lists.object"), entry_id: RowId, body: ObjectionCreate, session: DbSession
 ) -> ObjectionRead:
     """Register an objection (异议) to a published entry; it is due for an answer within the limit."""
     objection = service.file_objection(
@@ -271,7 +273,10 @@ def file_objection(
     openapi_extra=route_meta("lists.answer_objection"),
 )
 def verify_objection(
-    principal: _as("lists.answer_objection"), objection_id: RowId, body: ObjectionVerify, session: DbSession
+    principal: caller("lists.answer_objection"),
+    objection_id: RowId,
+    body: ObjectionVerify,
+    session: DbSession,
 ) -> ObjectionRead:
     """Start verifying an objection (核查)."""
     return ObjectionRead.model_validate(
@@ -286,7 +291,10 @@ def verify_objection(
     openapi_extra=route_meta("lists.answer_objection"),
 )
 def answer_objection(
-    principal: _as("lists.answer_objection"), objection_id: RowId, body: ObjectionAnswer, session: DbSession
+    principal: caller("lists.answer_objection"),
+    objection_id: RowId,
+    body: ObjectionAnswer,
+    session: DbSession,
 ) -> ObjectionAnswered:
     """Answer an objection with an answer document; an upheld one withdraws or corrects the entry."""
     objection, document = service.answer_objection(
@@ -311,7 +319,7 @@ def answer_objection(
     openapi_extra=route_meta("lists.repair_apply"),
 )
 def apply_for_repair(
-    principal: _as("lists.repair_apply"), body: RepairCreate, session: DbSession
+    principal: caller("lists.repair_apply"), body: RepairCreate, session: DbSession
 ) -> RepairRead:
     """Apply for credit repair (信用修复) of a published entry or a credit record; the conditions are
     checked and stored with their reasons. A platform applies for its own merchants."""
@@ -337,7 +345,9 @@ def apply_for_repair(
     responses=problem_responses(404),
     openapi_extra=route_meta("lists.read"),
 )
-def get_application(principal: _as("lists.read"), application_id: RowId, session: ReadSession) -> RepairRead:
+def get_application(
+    principal: caller("lists.read"), application_id: RowId, session: ReadSession
+) -> RepairRead:
     """One repair application with its conditions."""
     return RepairRead.model_validate(service.get_application(session, principal, application_id))
 
@@ -349,7 +359,7 @@ def get_application(principal: _as("lists.read"), application_id: RowId, session
     openapi_extra=route_meta("lists.repair"),
 )
 def decide_repair(
-    principal: _as("lists.repair"), application_id: RowId, body: RepairDecide, session: DbSession
+    principal: caller("lists.repair"), application_id: RowId, body: RepairDecide, session: DbSession
 ) -> RepairRead:
     """The responsible department decides; approval (every condition met) removes the entry from every
     public output and score, keeping it in the archive."""
@@ -360,13 +370,13 @@ def decide_repair(
 
 
 @router.get("/lists/queue", response_model=list[QueueItemRead], openapi_extra=route_meta("lists.queue"))
-def overdue_queue(principal: _as("lists.queue"), session: ReadSession) -> list[QueueItemRead]:
+def overdue_queue(principal: caller("lists.queue"), session: ReadSession) -> list[QueueItemRead]:
     """Steps whose deadline passed and steps whose deadline is unknown (no calendar for the year)."""
     return [QueueItemRead.model_validate(i, from_attributes=True) for i in service.queue(session, principal)]
 
 
 @router.post("/lists/run-expiry", response_model=ExpiryResult, openapi_extra=route_meta("lists.expire"))
-def run_expiry(principal: _as("lists.expire"), session: DbSession) -> ExpiryResult:
+def run_expiry(principal: caller("lists.expire"), session: DbSession) -> ExpiryResult:
     """Store `expired` for entries past their term and escalate long abnormal-operation listings."""
     return ExpiryResult.model_validate(service.run_expiry(session, principal))
 
@@ -378,7 +388,7 @@ def run_expiry(principal: _as("lists.expire"), session: DbSession) -> ExpiryResu
     | problem_responses(404),
     openapi_extra=route_meta("lists.documents"),
 )
-def get_document(principal: _as("lists.documents"), document_id: RowId, session: ReadSession) -> Response:
+def get_document(principal: caller("lists.documents"), document_id: RowId, session: ReadSession) -> Response:
     """A document of the procedure as issued; `ETag` is its SHA-256."""
     document = service.get_document(session, principal, document_id)
     return Response(
@@ -396,7 +406,7 @@ def get_document(principal: _as("lists.documents"), document_id: RowId, session:
     openapi_extra=route_meta("lists.read_public"),
 )
 def public_entries(
-    principal: _as("lists.read_public"), subject_id: RowId, session: ReadSession
+    principal: caller("lists.read_public"), subject_id: RowId, session: ReadSession
 ) -> PublicEntryList:
     """A market entity's list entries in force (public): never pending, repaired, withdrawn or expired
     ones, never a natural person."""
