@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -49,20 +50,33 @@ def _pg_schema_url(base: str, schema: str) -> str:
     return f"{base}{sep}options=-csearch_path%3D{schema}"
 
 
-@pytest.fixture(scope="session")
-def engine() -> Iterator[Engine]:
-    if PG_URL:
-        schema = f"t_{secrets.token_hex(4)}"
-        admin = make_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        eng = make_engine(_pg_schema_url(PG_URL, schema))
-        migrate.upgrade(eng)
-        yield eng
-        eng.dispose()
+@contextlib.contextmanager
+def pg_schema(prefix: str) -> Iterator[str | None]:
+    """A fresh schema of the PostgreSQL test database, dropped afterwards: yields the URL that uses it, or
+    None when the tests run on SQLite."""
+    if not PG_URL:
+        yield None
+        return
+    schema = f"{prefix}_{secrets.token_hex(4)}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield _pg_schema_url(PG_URL, schema)
+    finally:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    if PG_URL:
+        with pg_schema("t") as url:
+            eng = make_engine(url)
+            migrate.upgrade(eng)
+            yield eng
+            eng.dispose()
     else:
         eng = make_engine(f"sqlite:///{_DATA_DIR / 'test.db'}")
         migrate.upgrade(eng)
@@ -203,24 +217,15 @@ def isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     from ecredit import db
 
     monkeypatch.setenv("ECREDIT_DATA_DIR", str(tmp_path))
-    schema = None
-    admin = None
-    if PG_URL:
-        schema = f"c_{secrets.token_hex(4)}"
-        admin = make_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        monkeypatch.setenv("ECREDIT_DATABASE_URL", _pg_schema_url(PG_URL, schema))
-    get_settings.cache_clear()
-    db.get_engine.cache_clear()
-    context.reset()
-    yield tmp_path
-    db.get_engine().dispose()
-    db.get_engine.cache_clear()
-    if admin is not None:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with pg_schema("c") as url:
+        if url:
+            monkeypatch.setenv("ECREDIT_DATABASE_URL", url)
+        get_settings.cache_clear()
+        db.get_engine.cache_clear()
+        context.reset()
+        yield tmp_path
+        db.get_engine().dispose()
+        db.get_engine.cache_clear()
     monkeypatch.undo()
     get_settings.cache_clear()
     context.reset()
