@@ -1,6 +1,6 @@
 """``brushing_ring``'s membership rule (found.sql): of an accepted block, only the accounts with at least
 ``brushing_min_account_share`` of their whole-period mass inside it are ring members; and its improvement step
-(improve.sql)."""
+(more.sql, improve.sql)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ def block():
             pa.table(
                 {
                     "mode": ["a"] * 5,
+                    "pi": [1] * 5,
                     "k": [1, 2, 3, 4, 5],
                     # Ring accounts: 2.0 in the block of 2.4 (0.83); the shopper: 1.0 of 20.0 (0.05).
                     "mass": [2.4, 2.4, 2.4, 20.0, 1.0],
@@ -47,32 +48,25 @@ def block():
                 }
             ),
         )
-        engine.register_arrow(
-            "brushing_accounts",
-            pa.table(
-                {"platform": ["qilu"] * 5, "buyer_id": [f"A{i}" for i in range(1, 6)], "a": [1, 2, 3, 4, 5]}
-            ),
-        )
-        engine.register_arrow(
-            "brushing_shops",
-            pa.table({"platform": ["qilu"] * 3, "shop_id": ["S10", "S11", "S12"], "s": [10, 11, 12]}),
-        )
         yield engine
 
 
-def _members(engine, share: float) -> set[str]:
-    found = engine.query(sql("brushing/found.sql"), round=0, min_account_share=share)
-    return set(found.column("buyer_id").to_pylist())
+def _members(engine, share: float) -> set[int]:
+    """The member accounts' keys (the detector maps them to the platforms' ids afterwards, ids.sql)."""
+    found = engine.query(
+        sql("brushing/found.sql"), round=0, min_account_share=share, min_accounts=3, stride=1_000_000
+    )
+    return set(found.column("a").to_pylist())
 
 
 def test_an_honest_shopper_in_a_ring_block_is_not_a_member(block):
     share = float(policy("monitoring").value("brushing_min_account_share"))
     assert 0.05 < share < 0.83
-    assert _members(block, share) == {"A1", "A2", "A3"}  # A5's block was refused
+    assert _members(block, share) == {1, 2, 3}  # account 5's block was refused
 
 
 def test_without_the_share_rule_the_shopper_would_be_a_member(block):
-    assert _members(block, 0.0) == {"A1", "A2", "A3", "A4"}
+    assert _members(block, 0.0) == {1, 2, 3, 4}
 
 
 def test_the_improvement_step_adds_the_slices_heavier_than_the_blocks_average():
@@ -94,6 +88,7 @@ def test_the_improvement_step_adds_the_slices_heavier_than_the_blocks_average():
         for name, cells in (("brushing_blk0", block), ("brushing_r", block + outside)):
             p, a, s, t, m = zip(*cells, strict=True)
             engine.register_arrow(name, pa.table({"p": p, "a": a, "s": s, "t": t, "m": m}))
+        engine.run("brushing_more", sql("brushing/more.sql"))
         got = {tuple(r.values()) for r in engine.query(sql("brushing/improve.sql")).to_pylist()}
     joined = {(P, 3, 10, 0, 0.5), (P, 3, 11, 0, 0.5), (P, 1, 12, 0, 0.4), (P, 2, 12, 0, 0.45)}
     joined.add((P, 3, 12, 0, 0.1))

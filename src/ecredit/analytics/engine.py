@@ -51,6 +51,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pyarrow as pa
@@ -77,6 +78,11 @@ BATCH_ROWS = 131_072  # rows per Arrow batch when fetching a table
 MAX_ERROR_CHARS = 4000  # engine messages are cut here (a JVM stack trace says nothing the SQL does not)
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# key64(x, ...): a 64-bit key of its arguments for joins and grouping inside one run (DuckDB: hash() shifted
+# to 63 bits; Spark: xxhash64). Its values differ between the engines and may change between releases: a key
+# is never stored, compared across engines or ordered by. Two distinct values share a key with probability
+# about n^2 / 2^64 for n values; a job that maps keys back to values checks that each key maps to one value.
+KEY_FUNCTION = "key64"
 # DuckDB's memory limit when ECREDIT_DUCKDB_MEMORY_LIMIT is unset: this share of the machine's memory
 # (DuckDB's own default is 80 %, on a machine the analytics share with the store, the API and other jobs).
 # The limit bounds DuckDB's buffer pool; a monitor run's peak RSS was about 0.75 GiB above it (Python, the
@@ -125,7 +131,7 @@ class Engine(Protocol):
         schemas: Mapping[str, pa.Schema] | None = None,
         columns: Mapping[str, Sequence[str]] | None = None,
     ) -> str: ...
-    def register_arrow(self, name: str, table: pa.Table) -> None: ...
+    def register_arrow(self, name: str, table: pa.Table, *, copy: bool = True) -> None: ...
     def run(self, name: str, sql: str, **params: Any) -> str: ...
     def query(self, sql: str, **params: Any) -> pa.Table: ...
     def count(self, name: str) -> int: ...
@@ -250,6 +256,29 @@ def _spark_rewrites(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def _key64(node: exp.Anonymous, dialect: str) -> exp.Expression:
+    """``key64(x, ...)`` for ``dialect``: DuckDB's ``hash`` (63 bits, as BIGINT) or Spark's ``xxhash64``."""
+    args = [a.copy() for a in node.expressions]
+    if dialect == "spark":
+        return exp.Anonymous(this="xxhash64", expressions=args)
+    shifted = exp.BitwiseRightShift(
+        this=exp.Anonymous(this="hash", expressions=args), expression=exp.convert(1)
+    )
+    return exp.cast(exp.paren(shifted), exp.DataType.Type.BIGINT)
+
+
+def _dialect_rewrites(tree: exp.Expression, dialect: str) -> exp.Expression:
+    """The tree as the engine runs it: ``key64`` spelled for the dialect, then Spark's own rewrites."""
+    for node in list(tree.find_all(exp.Anonymous)):
+        if node.name.lower() == KEY_FUNCTION:
+            replacement = _key64(node, dialect)
+            if node is tree:
+                tree = replacement
+            else:
+                node.replace(replacement)
+    return _spark_rewrites(tree) if dialect == "spark" else tree
+
+
 def _literal(value: Any, *, in_list: bool = False) -> exp.Expression:
     if value is None:
         return exp.null()
@@ -318,8 +347,48 @@ def bind(tree: exp.Expression, params: Mapping[str, Any]) -> exp.Expression:
     return tree
 
 
-def prepare(sql: str, params: Mapping[str, Any], dialect: str) -> str:
-    """Parse (DuckDB dialect), check portability, bind parameters, generate for ``dialect``."""
+class RenamedSql(str):
+    """SQL text with some table names replaced (``renamed``): a loop step's text, made from a file's.
+
+    The engine prepares the file's text once (``template``) and applies the renames to the generated text,
+    so a loop that sends the same file with new table names each pass parses and generates it once.
+    """
+
+    template: str
+    tables: tuple[tuple[str, str], ...]
+
+
+def renamed(text: str, **tables: str) -> str:
+    """``text`` with each whole identifier ``old`` replaced by ``tables[old]`` (plain identifiers only)."""
+    for new in tables.values():
+        if not _IDENTIFIER.match(new):
+            raise ValueError(f"table name {new!r} is not a plain identifier")
+    out = text
+    for old, new in tables.items():
+        out = re.sub(rf"\b{re.escape(old)}\b", new, out)
+    result = RenamedSql(out)
+    base = text if not isinstance(text, RenamedSql) else text.template
+    result.template = base
+    result.tables = (*(text.tables if isinstance(text, RenamedSql) else ()), *tables.items())
+    return result
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A statement generated for one dialect, with its placeholders still in it."""
+
+    text: str
+    placeholders: frozenset[str]
+    tables: frozenset[str]  # the tables and views it reads
+    tree: exp.Expression | None  # set when the placeholders cannot be replaced in the text (bind the tree)
+
+
+_PLACEHOLDER_PREFIX = {"duckdb": "$", "spark": ":"}
+
+
+@functools.lru_cache(maxsize=1024)
+def _prepared(sql: str, dialect: str) -> _Prepared:
+    """Parse (DuckDB dialect), check portability and generate for ``dialect``, once per text."""
     engine = "spark" if dialect == "spark" else "duckdb"
     try:
         tree = _parse(sql)
@@ -330,22 +399,96 @@ def prepare(sql: str, params: Mapping[str, Any], dialect: str) -> str:
     problems = portability_problems(tree)
     if problems:
         raise EngineError("not portable between engines: " + "; ".join(problems), sql=sql, engine=engine)
+    placeholders = list(tree.find_all(exp.Placeholder))
+    for placeholder in placeholders:
+        name = placeholder.this
+        if not isinstance(name, str) or not name or name.isdigit():
+            raise EngineError(
+                "positional placeholders (?, $1) are not supported: name them ($name)", sql=sql, engine=engine
+            )
+    names = frozenset(p.this for p in placeholders)
+    tables = frozenset(t.name for t in tree.find_all(exp.Table))
+    generated = _dialect_rewrites(tree.copy(), dialect)
     try:
-        bound = bind(tree, params)
-    except ValueError as exc:
-        raise EngineError(str(exc), sql=sql, engine=engine) from exc
-    if dialect == "spark":
-        bound = _spark_rewrites(bound)
-    try:
-        return bound.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
+        text = generated.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE, comments=False)
     except SqlglotError as exc:
         raise EngineError(f"cannot generate {dialect} SQL: {exc}", sql=sql, engine=engine) from exc
+    # Placeholders are replaced in the generated text when each one's spelling occurs there exactly as
+    # often as the tree holds it (not inside a string literal, say) and none is a list of IN (it expands).
+    textual = not any(isinstance(p.parent, exp.In) for p in placeholders)
+    prefix = _PLACEHOLDER_PREFIX.get(dialect)
+    if textual and prefix is not None:
+        for name in names:
+            found = len(re.findall(_placeholder_pattern(prefix, name), text))
+            if found != sum(1 for p in placeholders if p.this == name):
+                textual = False
+    return _Prepared(text, names, tables, None if textual and prefix is not None else tree)
+
+
+def _placeholder_pattern(prefix: str, name: str) -> str:
+    return rf"(?<![\w$:]){re.escape(prefix)}{re.escape(name)}(?!\w)"
+
+
+def _check_params(prepared: _Prepared, params: Mapping[str, Any]) -> None:
+    missing = prepared.placeholders - set(params)
+    if missing:
+        raise ValueError(f"no value for parameter(s) {', '.join(sorted(missing))}")
+    unused = set(params) - prepared.placeholders
+    if unused:
+        raise ValueError(f"parameter(s) {', '.join(sorted(unused))} not used by the SQL")
+
+
+def _statement(sql: str, params: Mapping[str, Any], dialect: str) -> tuple[str, frozenset[str]]:
+    """The statement as sent to the engine, and the tables it reads (after the renames)."""
+    engine = "spark" if dialect == "spark" else "duckdb"
+    template, renames = (sql.template, sql.tables) if isinstance(sql, RenamedSql) else (sql, ())
+    prepared = _prepared(template, dialect)
+    if prepared.tree is not None:  # placeholders bound in the tree (of the renamed text, if renamed)
+        tree = _parse(str(sql)) if renames else prepared.tree
+        try:
+            _check_params(prepared, params)
+            bound = _dialect_rewrites(bind(tree, params), dialect)
+            return bound.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE, comments=False), frozenset(
+                t.name for t in tree.find_all(exp.Table)
+            )
+        except ValueError as exc:
+            raise EngineError(str(exc), sql=sql, engine=engine) from exc
+        except SqlglotError as exc:
+            raise EngineError(f"cannot generate {dialect} SQL: {exc}", sql=sql, engine=engine) from exc
+    text, tables = prepared.text, prepared.tables
+    for old, new in renames:
+        text = re.sub(rf"\b{re.escape(old)}\b", new, text)
+        if old in tables:
+            tables = (tables - {old}) | {new}
+    try:
+        _check_params(prepared, params)
+        prefix = _PLACEHOLDER_PREFIX[dialect]
+        for name in prepared.placeholders:
+            literal = _literal(params[name]).sql(dialect=dialect)
+            text = re.sub(_placeholder_pattern(prefix, name), lambda _m, lit=literal: lit, text)
+    except ValueError as exc:
+        raise EngineError(str(exc), sql=sql, engine=engine) from exc
+    return text, tables
+
+
+def prepare(sql: str, params: Mapping[str, Any], dialect: str) -> str:
+    """Parse (DuckDB dialect), check portability, bind parameters, generate for ``dialect``.
+
+    Parsing and generation happen once per text (``_prepared``); the parameters' literals, generated by
+    sqlglot for the dialect, then replace the placeholders in the generated text. A ``RenamedSql`` is
+    prepared from its template, the renames applied to the generated text.
+    """
+    return _statement(sql, params, dialect)[0]
 
 
 def to_spark_sql(sql: str) -> str:
     """DuckDB-dialect SQL (one or more statements) as Spark SQL; raises on what Spark cannot express."""
     try:
-        parts = sqlglot.transpile(sql, read=READ_DIALECT, write="spark", unsupported_level=ErrorLevel.RAISE)
+        trees = [t for t in sqlglot.parse(sql, read=READ_DIALECT) if t is not None]
+        parts = [
+            _dialect_rewrites(t, "spark").sql(dialect="spark", unsupported_level=ErrorLevel.RAISE)
+            for t in trees
+        ]
     except SqlglotError as exc:
         raise EngineError(f"cannot transpile to Spark SQL: {exc}", sql=sql) from exc
     return ";\n".join(parts)
@@ -465,6 +608,8 @@ class DuckDBEngine:
             config["threads"] = settings.duckdb_threads
         # Lake tables made on first read (lower-case name -> the query that makes them): see register_lake.
         self._pending: dict[str, str] = {}
+        self._kinds: dict[str, str] = {}  # lower-case name -> "table" | "view" | "arrow", of what it made
+        self._arrow: dict[str, pa.Table] = {}  # Arrow tables read in place (register_arrow(copy=False))
         try:
             self._con = duckdb.connect(config=config)
         except Exception as exc:
@@ -492,19 +637,15 @@ class DuckDBEngine:
             raise EngineError(_short(exc), sql=sql, engine=self.name) from exc
 
     def _kind_of(self, name: str) -> str | None:
-        name = _check_name(name, self.name)
-        sql = (
-            "SELECT table_type FROM information_schema.tables "  # noqa: S608 (a checked identifier)
-            f"WHERE table_schema = 'main' AND lower(table_name) = lower('{name}')"
-        )
-        found = self._execute(sql)
-        return None if not found else ("view" if found[0][0] == "VIEW" else "table")
+        """What this engine made under ``name``: "table", "view" or None (it is the database's one writer)."""
+        return self._kinds.get(_check_name(name, self.name).lower())
 
     def _replace(self, name: str, kind: str, body: str) -> None:
         existing = self._kind_of(name)
         if existing is not None and existing != kind:
             self.drop(name)
         self._execute(f"CREATE OR REPLACE {kind.upper()} {name} AS {body}")
+        self._kinds[name.lower()] = kind
 
     def register_lake(
         self,
@@ -549,15 +690,26 @@ class DuckDBEngine:
                 with _logged(self.name, "lake table", name, lambda name=name: self.count(name)):
                     self._replace(name, "table", body)
 
-    def _materialise_read(self, sql: str) -> None:
-        """Make the pending lake tables that ``sql`` (already prepared: it parses) names."""
-        if self._pending:
-            self._materialise({t.name for t in _parse(sql).find_all(exp.Table)})
+    def register_arrow(self, name: str, table: pa.Table, *, copy: bool = True) -> None:
+        """Copy an Arrow table into the database as table ``name``.
 
-    def register_arrow(self, name: str, table: pa.Table) -> None:
-        """Copy an Arrow table into the database as table ``name``."""
+        ``copy=False``: DuckDB reads the Arrow table where it is, on every read (no copy; the table must not
+        change until ``name`` is dropped or replaced).
+        """
         _check_name(name, self.name)
         self._pending.pop(name.lower(), None)  # replaced by the table
+        if not copy:
+            if self._kind_of(name) is not None:
+                self.drop(name)
+            try:
+                self._con.register(name, table)
+            except Exception as exc:
+                raise EngineError(
+                    f"cannot register Arrow table {name}: {_short(exc)}", engine=self.name
+                ) from exc
+            self._kinds[name.lower()] = "arrow"
+            self._arrow[name.lower()] = table
+            return
         scratch = "__ecredit_arrow_source"
         try:
             self._con.register(scratch, table)
@@ -571,8 +723,8 @@ class DuckDBEngine:
 
     def run(self, name: str, sql: str, **params: Any) -> str:
         _check_name(name, self.name)
-        text = prepare(sql, params, "duckdb")
-        self._materialise_read(sql)
+        text, tables = _statement(sql, params, "duckdb")
+        self._materialise(tables)
         self._pending.pop(name.lower(), None)  # replaced by the step
         with _logged(self.name, "step", name, lambda: self.count(name)):
             self._replace(name, "table", text)
@@ -586,20 +738,17 @@ class DuckDBEngine:
             raise EngineError(_short(exc), sql=sql, engine=self.name) from exc
 
     def _fetch(self, sql: str) -> pa.Table:
-        cursor = self._con.cursor()
+        """The whole result, read on the engine's own connection (where Arrow tables read in place live)."""
         try:
-            reader = self._reader(cursor, sql, BATCH_ROWS)
-            return reader.read_all()
+            return self._reader(self._con, sql, BATCH_ROWS).read_all()
         except EngineError:
             raise
         except Exception as exc:
             raise EngineError(_short(exc), sql=sql, engine=self.name) from exc
-        finally:
-            cursor.close()
 
     def query(self, sql: str, **params: Any) -> pa.Table:
-        text = prepare(sql, params, "duckdb")
-        self._materialise_read(sql)
+        text, tables = _statement(sql, params, "duckdb")
+        self._materialise(tables)
         with _logged(self.name, "query", _first_line(sql)):
             return self._fetch(text)
 
@@ -611,6 +760,9 @@ class DuckDBEngine:
     def batches(self, name: str, rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         """Stream a table as Arrow record batches (on its own cursor: other statements may run meanwhile)."""
         sql = f"SELECT * FROM {_check_name(name, self.name)}"  # noqa: S608
+        if self._kind_of(name) == "arrow":  # a cursor does not see it: the table itself, in batches
+            yield from self._arrow[name.lower()].to_batches(max_chunksize=rows)
+            return
         self._materialise([name])
         cursor = self._con.cursor()
         try:
@@ -635,8 +787,13 @@ class DuckDBEngine:
     def drop(self, name: str) -> None:
         kind = self._kind_of(name)
         self._pending.pop(name.lower(), None)
-        if kind is not None:
+        if kind == "arrow":
+            self._con.unregister(name)
+            del self._kinds[name.lower()]
+            del self._arrow[name.lower()]
+        elif kind is not None:
             self._execute(f"DROP {kind.upper()} IF EXISTS {name}")
+            del self._kinds[name.lower()]
 
     def close(self) -> None:
         self._con.close()
@@ -837,8 +994,11 @@ class SparkEngine:
             self._keep(kind, self._sql(text), text)
         return snapshot
 
-    def register_arrow(self, name: str, table: pa.Table) -> None:
-        """Copy an Arrow table into Spark (written as Parquet, so the plan does not carry the rows)."""
+    def register_arrow(self, name: str, table: pa.Table, *, copy: bool = True) -> None:
+        """Copy an Arrow table into Spark (written as Parquet, so the plan does not carry the rows).
+
+        ``copy`` is accepted for the engine protocol: Spark always copies.
+        """
         _check_name(name, self.name)
         what = f"createDataFrame(<Arrow table {name}: {table.num_rows} rows, {table.schema.names}>)"
         with _logged(self.name, "arrow", name, lambda: table.num_rows):

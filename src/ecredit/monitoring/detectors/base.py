@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from ecredit.analytics.engine import Engine, load_sql
+from ecredit.analytics.engine import Engine, load_sql, renamed
 from ecredit.kit.policy import Policy, policy
 from ecredit.monitoring.findings import Finding, WarningKind
 
 Progress = Callable[[str], None]
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def sql(path: str, **tables: str) -> str:
@@ -22,11 +20,7 @@ def sql(path: str, **tables: str) -> str:
     their base names, so every file transpiles as it is). New names must be plain identifiers.
     """
     text = load_sql(f"ecredit.monitoring/sql/{path}")
-    for old, new in tables.items():
-        if not _IDENTIFIER.fullmatch(new):
-            raise ValueError(f"table name {new!r} is not a plain identifier")
-        text = re.sub(rf"\b{re.escape(old)}\b", new, text)
-    return text
+    return renamed(text, **tables) if tables else text
 
 
 class Detector:

@@ -1,55 +1,105 @@
--- One D-Cube pass (Shin et al., WSDM 2017) in one statement: the mass of every slice of the current block
--- (brushing_b), all modes in one scan; then bulk removal: in each partition, the mode whose light slices (mass
--- at most the average) leave the densest block is chosen; those slices are removed in ascending order of mass,
--- and each prefix is a candidate block (rank = how many were removed). Density is the arithmetic average mass
--- per slice over the three modes.
+-- One D-Cube pass (Shin et al., WSDM 2017) in one statement, on the current block (brushing_b), with what the
+-- earlier passes found (brushing_prev: the previous pass's cut, its `best` column the densest block seen).
+--
+-- 1. The mass of every slice, all modes (one scan each).
+-- 2. Bulk removal: in each partition, the mode whose light slices (mass at most the mode's average) leave the
+--    densest block is chosen; those slices are removed in ascending order of mass, and each prefix that ends a
+--    run of equal masses is a candidate block (rnk = how many slices it removed; equal masses go together, so
+--    no tie is broken by a key, and the ranks are computed over the runs, not the slices). Density is the arithmetic average mass per slice over the three modes.
+-- 3. Pruning, exact: the densest block that is left has every slice heavier than a third of its density
+--    (removing a slice of mass x from a block of mass M and N slices raises its density M / (N / 3) when
+--    x < M / N). So, with `best` the densest block seen so far, no slice lighter than best / 3 here can belong
+--    to a denser block: those are removed too (rnk NULL: after this pass's candidates). Likewise a block denser
+--    than best needs 3 / (1 / max_a + 1 / max_s + 1 / max_t) > best, with max_x the heaviest slice of each mode
+--    here (its mass M is at most |A| max_a, |S| max_s and |T| max_t): a partition where that fails is finished
+--    (a row of mode 'p').
 WITH sl AS (
-    SELECT
-        p,
-        CASE WHEN grouping(a) = 0 THEN 'a' WHEN grouping(s) = 0 THEN 's' ELSE 't' END AS mode,
-        coalesce(a, s, t) AS k,
-        sum(m) AS mass
-    FROM brushing_b
-    GROUP BY GROUPING SETS ((p, a), (p, s), (p, t))
+    SELECT p, 'a' AS mode, a AS k, sum(m) AS mass FROM brushing_b GROUP BY p, a
+    UNION ALL
+    SELECT p, 's' AS mode, s AS k, sum(m) AS mass FROM brushing_b GROUP BY p, s
+    UNION ALL
+    SELECT p, 't' AS mode, t AS k, sum(m) AS mass FROM brushing_b GROUP BY p, t
 ),
 st AS (
-    SELECT p, mode, count(*) AS n, sum(mass) AS mm, avg(mass) AS av
+    SELECT p, mode, count(*) AS slices, sum(mass) AS mm, avg(mass) AS av, max(mass) AS heaviest
     FROM sl
     GROUP BY p, mode
 ),
 md AS (
-    SELECT st.p, st.mode, st.av, z.mass, z.size
+    SELECT p, max(mm) AS mass, CAST(sum(slices) AS BIGINT) AS size, 3.0 / sum(1.0 / heaviest) AS bound
     FROM st
-    JOIN (SELECT p, max(mm) AS mass, CAST(sum(n) AS BIGINT) AS size FROM st GROUP BY p) AS z ON z.p = st.p
+    GROUP BY p
 ),
-light AS (
-    SELECT sl.p, sl.mode, sl.k, sl.mass, md.mass AS total, md.size
+lt AS (
+    -- every slice with whether it is light in its mode (mass at most the mode's average)
+    SELECT sl.p, sl.mode, sl.k, sl.mass, sl.mass <= st.av AS light
     FROM sl
-    JOIN md ON md.p = sl.p AND md.mode = sl.mode
-    WHERE sl.mass <= md.av
+    JOIN st ON st.p = sl.p AND st.mode = sl.mode
 ),
 choice AS (
     SELECT p, mode
     FROM (
         SELECT
-            p,
-            mode,
+            lt.p,
+            lt.mode,
             row_number() OVER (
-                PARTITION BY p ORDER BY (max(total) - sum(mass)) / greatest(max(size) - count(*), 1) DESC, mode
+                PARTITION BY lt.p
+                ORDER BY (max(md.mass) - sum(lt.mass)) / greatest(max(md.size) - count(*), 1) DESC, lt.mode
             ) AS pick
-        FROM light
-        GROUP BY p, mode
+        FROM lt
+        JOIN md ON md.p = lt.p
+        WHERE lt.light
+        GROUP BY lt.p, lt.mode
     ) AS x
     WHERE pick = 1
+),
+marked AS (
+    -- removed: the light slices of the chosen mode
+    SELECT lt.p, lt.mode, lt.k, lt.mass, lt.light AND c.mode IS NOT NULL AS removed
+    FROM lt
+    LEFT JOIN choice AS c ON c.p = lt.p AND c.mode = lt.mode
+),
+runs AS (
+    -- the removed slices by runs of equal mass, in ascending order: each run's end is a candidate
+    SELECT
+        p,
+        mass,
+        sum(slices) OVER (PARTITION BY p ORDER BY mass ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS rnk,
+        sum(slices * mass) OVER (
+            PARTITION BY p ORDER BY mass ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS removed_mass
+    FROM (SELECT p, mass, count(*) AS slices FROM marked WHERE removed GROUP BY p, mass) AS x
+),
+top AS (
+    SELECT
+        md.p,
+        md.mass AS total,
+        md.size,
+        md.bound,
+        greatest(coalesce(pr.best, 0.0), md.mass * 3.0 / md.size, coalesce(here.best, 0.0)) AS best
+    FROM md
+    LEFT JOIN (SELECT p, max(best) AS best FROM brushing_prev GROUP BY p) AS pr ON pr.p = md.p
+    LEFT JOIN (
+        SELECT r.p, max((md.mass - r.removed_mass) * 3.0 / (md.size - r.rnk)) AS best
+        FROM runs AS r
+        JOIN md ON md.p = r.p
+        WHERE md.size > r.rnk
+        GROUP BY r.p
+    ) AS here ON here.p = md.p
 )
-SELECT
-    l.p,
-    l.mode,
-    l.k,
-    $iteration AS it,
-    row_number() OVER (PARTITION BY l.p ORDER BY l.mass, l.k) AS rnk,
-    sum(l.mass) OVER (PARTITION BY l.p ORDER BY l.mass, l.k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS removed_mass,
-    l.total,
-    l.size
-FROM light AS l
-JOIN choice AS c ON c.p = l.p AND c.mode = l.mode
+SELECT x.p, x.mode, x.k, $iteration AS it, r.rnk, r.removed_mass, top.total, top.size, top.best
+FROM marked AS x
+JOIN top ON top.p = x.p
+JOIN runs AS r ON r.p = x.p AND r.mass = x.mass
+WHERE x.removed
+UNION ALL
+SELECT x.p, x.mode, x.k, $iteration AS it, NULL AS rnk, NULL AS removed_mass, NULL AS total, NULL AS size, top.best
+FROM marked AS x
+JOIN top ON top.p = x.p
+WHERE NOT x.removed
+    AND top.bound > top.best
+    AND x.mass * 3.0 < top.best
+UNION ALL
+SELECT p, 'p' AS mode, NULL AS k, $iteration AS it, NULL AS rnk, NULL AS removed_mass, NULL AS total, NULL AS size, best
+FROM top
+WHERE bound <= best
