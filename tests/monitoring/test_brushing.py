@@ -84,12 +84,24 @@ def test_the_improvement_step_adds_the_slices_heavier_than_the_blocks_average():
         (P, 3, 12, 0, 0.1),  # between two slices that join: in the improved block
         (P + 1, 1, 10, 0, 9.0),  # another partition
     ]
+    got = _improved(block, block + outside)
+    joined = {(P, 3, 10, 0, 0.5), (P, 3, 11, 0, 0.5), (P, 1, 12, 0, 0.4), (P, 2, 12, 0, 0.45)}
+    joined.add((P, 3, 12, 0, 0.1))  # between two slices that join; no slice of the result is below M / N
+    assert got == set(block) | joined
+
+
+def _improved(block: list[tuple], tensor: list[tuple]) -> set[tuple]:
+    """more.sql then improve.sql on a block (its rows, as block.sql gives them) of a tensor."""
     with open_engine("duckdb") as engine:
-        for name, cells in (("brushing_blk0", block), ("brushing_r", block + outside)):
-            p, a, s, t, m = zip(*cells, strict=True)
+        for name, rows in (("brushing_blk0", block), ("brushing_r", tensor)):
+            p, a, s, t, m = zip(*rows, strict=True)
             engine.register_arrow(name, pa.table({"p": p, "a": a, "s": s, "t": t, "m": m}))
         engine.run("brushing_more", sql("brushing/more.sql"))
-        got = {tuple(r.values()) for r in engine.query(sql("brushing/improve.sql")).to_pylist()}
-    joined = {(P, 3, 10, 0, 0.5), (P, 3, 11, 0, 0.5), (P, 1, 12, 0, 0.4), (P, 2, 12, 0, 0.45)}
-    joined.add((P, 3, 12, 0, 0.1))
-    assert got == set(block) | joined
+        return {tuple(r.values()) for r in engine.query(sql("brushing/improve.sql")).to_pylist()}
+
+
+def test_the_improvement_step_then_drops_the_slices_lighter_than_the_blocks_average():
+    """improve.sql, removal: a slice of the block with less than M / N inside it goes (the density rises)."""
+    block = [(P, a, s, 0, 1.0) for a in (1, 2) for s in (10, 11)]
+    block.append((P, 9, 10, 0, 0.2))  # account 9: 0.2 in a block of 4.2 over 6 slices (0.7): dropped
+    assert _improved(block, block) == set(block[:-1])

@@ -118,8 +118,9 @@ class BrushingRing(Detector):
         engine.register_arrow(
             PREFIX + "none", pa.table({"p": pa.array([], pa.int64()), "best": pa.array([], pa.float64())})
         )
-        engine.run(PREFIX + "platforms", sql("brushing/platforms.sql"), utc_offset_s=self.utc_offset_s)
+        engine.run(PREFIX + "platforms", sql("brushing/platforms.sql"))
         engine.run(PREFIX + "o", sql("brushing/orders.sql"), utc_offset_s=self.utc_offset_s)
+        engine.run(PREFIX + "days", sql("brushing/days.sql"))
         engine.run(
             PREFIX + "shops", sql("brushing/shop_index.sql"), weight_c=float(self.value("brushing_weight_c"))
         )
@@ -146,7 +147,8 @@ class BrushingRing(Detector):
             engine.run(PREFIX + "r_next", sql("brushing/next_round.sql"))
             engine.run(PREFIX + "r", f"SELECT * FROM {PREFIX}r_next")  # noqa: S608 (table names only)
         # The search's tables are not needed any more (the tensor alone holds millions of rows on medium).
-        for name in ["r", "r_next", "removed", "best", "blk", "score", "margins", "offsets", "none", "o"]:
+        search = ["r", "r_next", "removed", "best", "blk", "score", "margins", "offsets", "none", "o", "days"]
+        for name in search:
             engine.drop(PREFIX + name)
         if not found:
             return pa.table({"round": pa.array([], pa.int64())})

@@ -5,14 +5,17 @@
 -- 2. Bulk removal: in each partition, the mode whose light slices (mass at most the mode's average) leave the
 --    densest block is chosen; those slices are removed in ascending order of mass, and each prefix that ends a
 --    run of equal masses is a candidate block (rnk = how many slices it removed; equal masses go together, so
---    no tie is broken by a key, and the ranks are computed over the runs, not the slices). Density is the arithmetic average mass per slice over the three modes.
+--    no tie is broken by a key, and the ranks are computed over the runs, not the slices). Density is the
+--    arithmetic average mass per slice over the three modes.
 -- 3. Pruning, exact: the densest block that is left has every slice heavier than a third of its density
 --    (removing a slice of mass x from a block of mass M and N slices raises its density M / (N / 3) when
 --    x < M / N). So, with `best` the densest block seen so far, no slice lighter than best / 3 here can belong
---    to a denser block: those are removed too (rnk NULL: after this pass's candidates). Likewise a block denser
---    than best needs 3 / (1 / max_a + 1 / max_s + 1 / max_t) > best, with max_x the heaviest slice of each mode
---    here (its mass M is at most |A| max_a, |S| max_s and |T| max_t): a partition where that fails is finished
---    (a row of mode 'p').
+--    to a denser block: those are removed too (rnk NULL, kept FALSE: after this pass's candidates). Likewise a
+--    block denser than best needs 3 / (1 / max_a + 1 / max_s + 1 / max_t) > best, with max_x the heaviest slice
+--    of each mode here (its mass M is at most |A| max_a, |S| max_s and |T| max_t): a partition where that fails
+--    is finished (a row of mode 'p').
+-- Every other slice of the block is listed too (kept TRUE): with the removed ones, a pass lists every slice of
+-- its block, so the slices of any candidate block are known without reading the tensor again (block.sql).
 WITH sl AS (
     SELECT p, 'a' AS mode, a AS k, sum(m) AS mass FROM brushing_b GROUP BY p, a
     UNION ALL
@@ -87,19 +90,37 @@ top AS (
         GROUP BY r.p
     ) AS here ON here.p = md.p
 )
-SELECT x.p, x.mode, x.k, $iteration AS it, r.rnk, r.removed_mass, top.total, top.size, top.best
+SELECT x.p, x.mode, x.k, $iteration AS it, r.rnk, r.removed_mass, top.total, top.size, top.best, FALSE AS kept
 FROM marked AS x
 JOIN top ON top.p = x.p
 JOIN runs AS r ON r.p = x.p AND r.mass = x.mass
 WHERE x.removed
 UNION ALL
-SELECT x.p, x.mode, x.k, $iteration AS it, NULL AS rnk, NULL AS removed_mass, NULL AS total, NULL AS size, top.best
+SELECT
+    x.p,
+    x.mode,
+    x.k,
+    $iteration AS it,
+    NULL AS rnk,
+    NULL AS removed_mass,
+    NULL AS total,
+    NULL AS size,
+    top.best,
+    x.mass * 3.0 >= top.best AS kept
 FROM marked AS x
 JOIN top ON top.p = x.p
 WHERE NOT x.removed
-    AND top.bound > top.best
-    AND x.mass * 3.0 < top.best
 UNION ALL
-SELECT p, 'p' AS mode, NULL AS k, $iteration AS it, NULL AS rnk, NULL AS removed_mass, NULL AS total, NULL AS size, best
+SELECT
+    p,
+    'p' AS mode,
+    NULL AS k,
+    $iteration AS it,
+    NULL AS rnk,
+    NULL AS removed_mass,
+    NULL AS total,
+    NULL AS size,
+    best,
+    FALSE AS kept
 FROM top
 WHERE bound <= best

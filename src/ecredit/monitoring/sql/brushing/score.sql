@@ -48,7 +48,7 @@ scored AS (
     JOIN ma ON ma.p = bs.p
     JOIN ms ON ms.p = bs.p
     JOIN platform_mass AS pm ON pm.pi = bs.pi
-    JOIN brushing_platforms AS pl ON pl.pi = bs.pi
+    JOIN brushing_days AS pl ON pl.pi = bs.pi
 )
 SELECT
     *,

@@ -1,9 +1,10 @@
--- The block for the next pass: the current one without the slices this pass removed (brushing_cut), and
--- without the partitions it finished (mode 'p').
+-- The block for the next pass: the current one within the slices this pass kept (brushing_cut: every slice of
+-- the block is listed, kept or not), without the partitions it finished (mode 'p'). Joining the kept slices
+-- is cheaper than anti-joining the removed ones: after the first passes most slices of a block go.
 SELECT b.*
 FROM brushing_b AS b
-LEFT JOIN (SELECT p, k FROM brushing_cut WHERE mode = 'a') AS ca ON ca.p = b.p AND ca.k = b.a
-LEFT JOIN (SELECT p, k FROM brushing_cut WHERE mode = 's') AS cs ON cs.p = b.p AND cs.k = b.s
-LEFT JOIN (SELECT p, k FROM brushing_cut WHERE mode = 't') AS ct ON ct.p = b.p AND ct.k = b.t
+JOIN (SELECT p, k FROM brushing_cut WHERE mode = 'a' AND kept) AS ka ON ka.p = b.p AND ka.k = b.a
+JOIN (SELECT p, k FROM brushing_cut WHERE mode = 's' AND kept) AS ks ON ks.p = b.p AND ks.k = b.s
+JOIN (SELECT p, k FROM brushing_cut WHERE mode = 't' AND kept) AS kt ON kt.p = b.p AND kt.k = b.t
 LEFT JOIN (SELECT DISTINCT p FROM brushing_cut WHERE mode = 'p') AS cp ON cp.p = b.p
-WHERE ca.p IS NULL AND cs.p IS NULL AND ct.p IS NULL AND cp.p IS NULL
+WHERE cp.p IS NULL
