@@ -132,6 +132,7 @@ class BrushingRing(Detector):
             step_days=float(step),
             stride=STRIDE,
             min_account_rows=min_rows,
+            min_shop_accounts=int(self.value("brushing_min_accounts")),
         )
         found: list[str] = []
         rounds = int(self.value("brushing_max_rounds"))

@@ -5,7 +5,9 @@
 -- number): D-Cube runs in every partition at once. An account with fewer than $min_account_rows orders in a
 -- window cannot act in lockstep there (score.sql asks for min_cells_per_account cells per account) and is left
 -- out of that window: on a real platform most accounts order once in three weeks, so this keeps the search
--- (and every later read of the tensor) to the accounts that could form a ring.
+-- (and every later read of the tensor) to the accounts that could form a ring. Likewise a shop that fewer than
+-- $min_shop_accounts of those accounts bought from in the window cannot hold a ring there (without this, three
+-- honest shoppers who happened to buy from the same few small shops in one window make a dense, sparse block).
 WITH windowed AS (
     SELECT
         o.pi * $stride + CAST(floor(o.t / $step_days) AS BIGINT) - k.k AS p,
@@ -16,9 +18,16 @@ WITH windowed AS (
     FROM brushing_o AS o
     JOIN brushing_shops AS sh ON sh.pi = o.pi AND sh.s = o.s
     CROSS JOIN brushing_offsets AS k
+),
+active AS (
+    SELECT w.p, w.a, w.s, w.t, w.m
+    FROM windowed AS w
+    JOIN (
+        SELECT p, a FROM windowed GROUP BY p, a HAVING count(*) >= $min_account_rows
+    ) AS keep ON keep.p = w.p AND keep.a = w.a
 )
-SELECT w.p, w.a, w.s, w.t, w.m
-FROM windowed AS w
+SELECT x.p, x.a, x.s, x.t, x.m
+FROM active AS x
 JOIN (
-    SELECT p, a FROM windowed GROUP BY p, a HAVING count(*) >= $min_account_rows
-) AS keep ON keep.p = w.p AND keep.a = w.a
+    SELECT p, s FROM active GROUP BY p, s HAVING count(DISTINCT a) >= $min_shop_accounts
+) AS keep ON keep.p = x.p AND keep.s = x.s
