@@ -130,3 +130,11 @@ def test_spark_gives_the_same_warnings_as_duckdb(spark, tiny_store):
             sorted(on_spark[name] - on_duckdb[name])[:3],
         )
     assert all(r.run.engine == "spark" for r in sparked.results.values())
+
+
+def test_a_kind_one_detector_reads_several_times_is_made_a_table_once():
+    """brushing_ring reads the orders three times: alone, it still gets them as a table, not a view that
+    de-duplicates the lake files at every read."""
+    brushing = DETECTORS["brushing_ring"]
+    assert "orders" in brushing.lake_rereads
+    assert runner.shared_columns([brushing]) == {"orders": sorted(brushing.lake_columns["orders"])}

@@ -53,7 +53,8 @@ def plan(names: Iterable[str] | None) -> list[type[Detector]]:
 
 
 def shared_columns(classes: Iterable[type[Detector]]) -> dict[str, list[str]]:
-    """The lake tables that two or more of these detectors read, each with the columns they read.
+    """The lake tables that two or more of these detectors read, or that one reads more than once
+    (``lake_rereads``), each with the columns they read.
 
     The runner has the engine make each of them once (``register_lake(columns=...)``): a view would
     de-duplicate the kind's files again for every query that reads it. A kind some reader does not declare
@@ -63,6 +64,8 @@ def shared_columns(classes: Iterable[type[Detector]]) -> dict[str, list[str]]:
     for cls in classes:
         for kind in cls.lake_kinds:
             readers.setdefault(kind, []).append(cls.lake_columns.get(kind))
+            if kind in cls.lake_rereads:  # counts as a second reader
+                readers[kind].append(cls.lake_columns.get(kind))
     out: dict[str, list[str]] = {}
     for kind, wanted in readers.items():
         used = [w for w in wanted if w != ()]  # () : the detector reads no column of the de-duplicated view

@@ -33,6 +33,8 @@ class Detector:
     # The columns its SQL reads of each de-duplicated lake table (the runner materialises a table that
     # several detectors read once, with the union of their columns); a kind left out is read whole.
     lake_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    # Kinds it reads more than once: the runner makes them tables even when it is their only reader.
+    lake_rereads: ClassVar[tuple[str, ...]] = ()
     store_tables: ClassVar[tuple[str, ...]] = ()  # store snapshots it reads (registered by the runner)
     parameter_keys: ClassVar[tuple[str, ...]] = ()  # its entries in policy/monitoring.toml
 

@@ -82,6 +82,7 @@ class BrushingRing(Detector):
     lake_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "orders": ("order_id", "shop_id", "buyer_id", "ordered_at", "status"),
     }
+    lake_rereads: ClassVar[tuple[str, ...]] = ("orders",)  # platforms.sql, orders.sql, member_orders.sql
     parameter_keys: ClassVar[tuple[str, ...]] = (
         "brushing_window_days",
         "brushing_step_days",
