@@ -309,20 +309,33 @@ def _literal(value: Any, *, in_list: bool = False) -> exp.Expression:
     raise ValueError(f"cannot bind a value of type {type(value).__name__}")
 
 
-def bind(tree: exp.Expression, params: Mapping[str, Any]) -> exp.Expression:
-    """A copy of ``tree`` with every ``$name`` placeholder replaced by the literal of ``params[name]``."""
-    tree = tree.copy()
-    missing: set[str] = set()
-    used: set[str] = set()
-    for placeholder in list(tree.find_all(exp.Placeholder)):
+def _placeholder_names(tree: exp.Expression) -> frozenset[str]:
+    """The names of the tree's ``$name`` placeholders; refuses positional ones."""
+    names = set()
+    for placeholder in tree.find_all(exp.Placeholder):
         name = placeholder.this
         if not isinstance(name, str) or not name or name.isdigit():
             raise ValueError("positional placeholders (?, $1) are not supported: name them ($name)")
-        if name not in params:
-            missing.add(name)
-            continue
-        used.add(name)
-        value = params[name]
+        names.add(name)
+    return frozenset(names)
+
+
+def _check_params(names: frozenset[str], params: Mapping[str, Any]) -> None:
+    """Every placeholder needs a value and every value a placeholder."""
+    missing = names - set(params)
+    if missing:
+        raise ValueError(f"no value for parameter(s) {', '.join(sorted(missing))}")
+    unused = set(params) - names
+    if unused:
+        raise ValueError(f"parameter(s) {', '.join(sorted(unused))} not used by the SQL")
+
+
+def bind(tree: exp.Expression, params: Mapping[str, Any]) -> exp.Expression:
+    """A copy of ``tree`` with every ``$name`` placeholder replaced by the literal of ``params[name]``."""
+    _check_params(_placeholder_names(tree), params)
+    tree = tree.copy()
+    for placeholder in list(tree.find_all(exp.Placeholder)):
+        value = params[placeholder.this]
         parent = placeholder.parent
         in_list = (
             isinstance(value, (list, tuple))
@@ -339,11 +352,6 @@ def bind(tree: exp.Expression, params: Mapping[str, Any]) -> exp.Expression:
         else:
             parent.set("field", None)
             parent.set("expressions", [_literal(v, in_list=True) for v in value])
-    if missing:
-        raise ValueError(f"no value for parameter(s) {', '.join(sorted(missing))}")
-    unused = set(params) - used
-    if unused:
-        raise ValueError(f"parameter(s) {', '.join(sorted(unused))} not used by the SQL")
     return tree
 
 
@@ -358,18 +366,21 @@ class RenamedSql(str):
     tables: tuple[tuple[str, str], ...]
 
 
+def _rename(text: str, tables: Iterable[tuple[str, str]]) -> str:
+    """``text`` with each whole identifier ``old`` replaced by ``new``."""
+    for old, new in tables:
+        text = re.sub(rf"\b{re.escape(old)}\b", new, text)
+    return text
+
+
 def renamed(text: str, **tables: str) -> str:
     """``text`` with each whole identifier ``old`` replaced by ``tables[old]`` (plain identifiers only)."""
     for new in tables.values():
         if not _IDENTIFIER.match(new):
             raise ValueError(f"table name {new!r} is not a plain identifier")
-    out = text
-    for old, new in tables.items():
-        out = re.sub(rf"\b{re.escape(old)}\b", new, out)
-    result = RenamedSql(out)
-    base = text if not isinstance(text, RenamedSql) else text.template
-    result.template = base
-    result.tables = (*(text.tables if isinstance(text, RenamedSql) else ()), *tables.items())
+    result = RenamedSql(_rename(text, tables.items()))
+    result.template = str(text)
+    result.tables = tuple(tables.items())
     return result
 
 
@@ -399,14 +410,11 @@ def _prepared(sql: str, dialect: str) -> _Prepared:
     problems = portability_problems(tree)
     if problems:
         raise EngineError("not portable between engines: " + "; ".join(problems), sql=sql, engine=engine)
+    try:
+        names = _placeholder_names(tree)
+    except ValueError as exc:
+        raise EngineError(str(exc), sql=sql, engine=engine) from exc
     placeholders = list(tree.find_all(exp.Placeholder))
-    for placeholder in placeholders:
-        name = placeholder.this
-        if not isinstance(name, str) or not name or name.isdigit():
-            raise EngineError(
-                "positional placeholders (?, $1) are not supported: name them ($name)", sql=sql, engine=engine
-            )
-    names = frozenset(p.this for p in placeholders)
     tables = frozenset(t.name for t in tree.find_all(exp.Table))
     generated = _dialect_rewrites(tree.copy(), dialect)
     try:
@@ -429,15 +437,6 @@ def _placeholder_pattern(prefix: str, name: str) -> str:
     return rf"(?<![\w$:]){re.escape(prefix)}{re.escape(name)}(?!\w)"
 
 
-def _check_params(prepared: _Prepared, params: Mapping[str, Any]) -> None:
-    missing = prepared.placeholders - set(params)
-    if missing:
-        raise ValueError(f"no value for parameter(s) {', '.join(sorted(missing))}")
-    unused = set(params) - prepared.placeholders
-    if unused:
-        raise ValueError(f"parameter(s) {', '.join(sorted(unused))} not used by the SQL")
-
-
 def _statement(sql: str, params: Mapping[str, Any], dialect: str) -> tuple[str, frozenset[str]]:
     """The statement as sent to the engine, and the tables it reads (after the renames)."""
     engine = "spark" if dialect == "spark" else "duckdb"
@@ -446,7 +445,6 @@ def _statement(sql: str, params: Mapping[str, Any], dialect: str) -> tuple[str, 
     if prepared.tree is not None:  # placeholders bound in the tree (of the renamed text, if renamed)
         tree = _parse(str(sql)) if renames else prepared.tree
         try:
-            _check_params(prepared, params)
             bound = _dialect_rewrites(bind(tree, params), dialect)
             return bound.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE, comments=False), frozenset(
                 t.name for t in tree.find_all(exp.Table)
@@ -455,13 +453,11 @@ def _statement(sql: str, params: Mapping[str, Any], dialect: str) -> tuple[str, 
             raise EngineError(str(exc), sql=sql, engine=engine) from exc
         except SqlglotError as exc:
             raise EngineError(f"cannot generate {dialect} SQL: {exc}", sql=sql, engine=engine) from exc
-    text, tables = prepared.text, prepared.tables
-    for old, new in renames:
-        text = re.sub(rf"\b{re.escape(old)}\b", new, text)
-        if old in tables:
-            tables = (tables - {old}) | {new}
+    text = _rename(prepared.text, renames)
+    new_names = dict(renames)
+    tables = frozenset(new_names.get(t, t) for t in prepared.tables)
     try:
-        _check_params(prepared, params)
+        _check_params(prepared.placeholders, params)
         prefix = _PLACEHOLDER_PREFIX[dialect]
         for name in prepared.placeholders:
             literal = _literal(params[name]).sql(dialect=dialect)

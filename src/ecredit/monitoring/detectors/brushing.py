@@ -212,9 +212,10 @@ class BrushingRing(Detector):
     def _round(self, engine: Engine, rnd: int) -> int:
         """One D-Cube search in every live partition; the number of blocks accepted.
 
-        A pass is two statements: its cut (slice masses, bulk removal and the exact pruning, cut.sql)
-        and the block without them (shrink.sql); the densest block is chosen once at the end, from every
-        pass's cut (best.sql), then improved (improve.sql).
+        A pass is two statements: its cut (slice masses, bulk removal and the exact pruning; every slice
+        listed, kept or not: cut.sql) and the block within the kept slices (shrink.sql); the densest block
+        is chosen once at the end, from every pass's cut (best.sql, block.sql), then improved (more.sql,
+        improve.sql).
         """
         block, prev = PREFIX + "r", PREFIX + "none"
         cuts: list[str] = []
@@ -278,24 +279,15 @@ class BrushingRing(Detector):
         if blocks.num_rows == 0:
             return []
         uf = _UnionFind()
-        cols = {
-            c: blocks.column(c).to_pylist()
-            for c in ("platform", "buyer_id", "shop_id", "t", "lift", "round", "p")
-        }
-        cols.update({c: blocks.column(c).to_pylist() for c in ("pi", "a", "s")})
+        names = ("platform", "buyer_id", "shop_id", "t", "lift", "round", "p", "pi", "a", "s")
+        cols = {c: blocks.column(c).to_pylist() for c in names}
         seen: set[tuple[Any, Any, Any]] = set()
         for platform, buyer, shop in zip(cols["platform"], cols["buyer_id"], cols["shop_id"], strict=True):
             if (platform, buyer, shop) not in seen:  # a block holds one row per order: many repeat a pair
                 seen.add((platform, buyer, shop))
                 uf.union(("account", platform, buyer), ("shop", platform, shop))
         rings: dict[Any, dict[str, Any]] = {}
-        for platform, buyer, shop, t, lift, rnd, p, pi, a, s_ in zip(
-            *(
-                cols[c]
-                for c in ("platform", "buyer_id", "shop_id", "t", "lift", "round", "p", "pi", "a", "s")
-            ),
-            strict=True,
-        ):
+        for platform, buyer, shop, t, lift, rnd, p, pi, a, s_ in zip(*(cols[c] for c in names), strict=True):
             root = uf.find(("account", platform, buyer))
             ring = rings.get(root)
             if ring is None:

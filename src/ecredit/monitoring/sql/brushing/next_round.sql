@@ -1,4 +1,4 @@
--- The next round searches again only where a block was accepted, without that block's cells.
+-- The next round searches again only where a block was accepted, without that block's rows.
 SELECT r.*
 FROM brushing_r AS r
 JOIN (SELECT p FROM brushing_score WHERE accepted) AS ok ON ok.p = r.p
