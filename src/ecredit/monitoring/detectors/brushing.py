@@ -22,8 +22,10 @@ Algorithm (docs/monitoring.md has the full account, with measurements):
    over the whole period, spread evenly over the platform's days, predicts (lift). A block is accepted when
    its lift, its number of accounts and its cells per account (lockstep) reach the policy's thresholds; of an
    accepted block, only the accounts with at least ``brushing_min_account_share`` of their whole-period mass
-   inside it are ring members (an honest shopper who bought from a ring shop in the window is not). Its rows
-   are then removed and its partition is searched again; a partition whose block is refused stops.
+   inside it are ring members (an honest shopper who bought from a ring shop in the window is not), and only
+   the shops whose orders from those members weigh at least the members' block's mass per slice (version 2.1:
+   a popular shop held in the block by other accounts' orders is not). Its rows are then removed and its
+   partition is searched again; a partition whose block is refused stops.
 4. **Rings** are the connected components of the accepted blocks' accounts and shops on one platform, with at
    least ``brushing_min_accounts`` accounts; each ring is one finding with its accounts, its shops and the
    orders between them inside its days.
@@ -76,7 +78,7 @@ class _UnionFind:
 
 class BrushingRing(Detector):
     name: ClassVar[str] = "brushing_ring"
-    version: ClassVar[str] = "2.0"
+    version: ClassVar[str] = "2.1"
     kind: ClassVar[WarningKind] = WarningKind.brushing_ring
     lake_kinds: ClassVar[tuple[str, ...]] = ("orders",)
     lake_columns: ClassVar[Mapping[str, tuple[str, ...]]] = {

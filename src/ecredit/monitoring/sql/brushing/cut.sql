@@ -6,7 +6,9 @@
 --    densest block is chosen; those slices are removed in ascending order of mass, and each prefix that ends a
 --    run of equal masses is a candidate block (rnk = how many slices it removed; equal masses go together, so
 --    no tie is broken by a key, and the ranks are computed over the runs, not the slices). Density is the
---    arithmetic average mass per slice over the three modes.
+--    arithmetic average mass per slice over the three modes. The removed slices lighter than the block's mass
+--    per slice M / N are one run (base): while they go the density only rises, so only their last prefix
+--    can be the densest, and only the heavier removed slices are sorted.
 -- 3. Pruning, exact: the densest block that is left has every slice heavier than a third of its density
 --    (removing a slice of mass x from a block of mass M and N slices raises its density M / (N / 3) when
 --    x < M / N). So, with `best` the densest block seen so far, no slice lighter than best / 3 here can belong
@@ -62,16 +64,38 @@ marked AS (
     FROM lt
     LEFT JOIN choice AS c ON c.p = lt.p AND c.mode = lt.mode
 ),
+removed AS (
+    -- the removed slices, with whether they are lighter than the block's mass per slice M / N (base)
+    SELECT x.p, x.mode, x.k, x.mass, x.mass * md.size < md.mass AS base
+    FROM marked AS x
+    JOIN md ON md.p = x.p
+    WHERE x.removed
+),
+base AS (
+    -- Removing a slice lighter than M / N raises the density, which starts at M / N: while those slices go,
+    -- the density only rises, so of the candidates among them only the last can be the densest. They are one
+    -- run (rank = how many they are), and only the heavier ones are sorted.
+    SELECT p, count(*) AS slices, sum(mass) AS removed_mass FROM removed WHERE base GROUP BY p
+),
 runs AS (
-    -- the removed slices by runs of equal mass, in ascending order: each run's end is a candidate
+    -- the other removed slices by runs of equal mass, in ascending order: each run's end is a candidate
     SELECT
-        p,
-        mass,
-        sum(slices) OVER (PARTITION BY p ORDER BY mass ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS rnk,
-        sum(slices * mass) OVER (
-            PARTITION BY p ORDER BY mass ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        x.p,
+        x.mass,
+        coalesce(b.slices, 0)
+        + sum(x.slices) OVER (PARTITION BY x.p ORDER BY x.mass ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+            AS rnk,
+        coalesce(b.removed_mass, 0.0)
+        + sum(x.slices * x.mass) OVER (
+            PARTITION BY x.p ORDER BY x.mass ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS removed_mass
-    FROM (SELECT p, mass, count(*) AS slices FROM marked WHERE removed GROUP BY p, mass) AS x
+    FROM (SELECT p, mass, count(*) AS slices FROM removed WHERE NOT base GROUP BY p, mass) AS x
+    LEFT JOIN base AS b ON b.p = x.p
+),
+candidates AS (
+    SELECT p, rnk, removed_mass FROM runs
+    UNION ALL
+    SELECT p, slices AS rnk, removed_mass FROM base
 ),
 top AS (
     SELECT
@@ -84,17 +108,27 @@ top AS (
     LEFT JOIN (SELECT p, max(best) AS best FROM brushing_prev GROUP BY p) AS pr ON pr.p = md.p
     LEFT JOIN (
         SELECT r.p, max((md.mass - r.removed_mass) * 3.0 / (md.size - r.rnk)) AS best
-        FROM runs AS r
+        FROM candidates AS r
         JOIN md ON md.p = r.p
         WHERE md.size > r.rnk
         GROUP BY r.p
     ) AS here ON here.p = md.p
 )
-SELECT x.p, x.mode, x.k, $iteration AS it, r.rnk, r.removed_mass, top.total, top.size, top.best, FALSE AS kept
-FROM marked AS x
+SELECT
+    x.p,
+    x.mode,
+    x.k,
+    $iteration AS it,
+    coalesce(r.rnk, b.slices) AS rnk,
+    coalesce(r.removed_mass, b.removed_mass) AS removed_mass,
+    top.total,
+    top.size,
+    top.best,
+    FALSE AS kept
+FROM removed AS x
 JOIN top ON top.p = x.p
-JOIN runs AS r ON r.p = x.p AND r.mass = x.mass
-WHERE x.removed
+LEFT JOIN runs AS r ON NOT x.base AND r.p = x.p AND r.mass = x.mass
+LEFT JOIN base AS b ON x.base AND b.p = x.p
 UNION ALL
 SELECT
     x.p,

@@ -14,6 +14,28 @@ WITH own AS (
 -- a ring needs min_accounts members, not only min_accounts accounts in its block (score.sql)
 ringed AS (
     SELECT p FROM own GROUP BY p HAVING count(*) >= $min_accounts
+),
+members AS (
+    SELECT b.p, b.a, b.s, b.t, b.m
+    FROM brushing_blk AS b
+    JOIN brushing_score AS sc ON sc.p = b.p AND sc.accepted
+    JOIN own ON own.p = b.p AND own.a = b.a
+    JOIN ringed ON ringed.p = b.p
+),
+-- The members' block is trimmed once more, as improve.sql trims: a shop whose orders from the members weigh
+-- less than the members' block's mass per slice M / N lowers its density (it was in the block for the orders
+-- of accounts that are not members: a popular shop where ring accounts place their camouflage).
+per AS (
+    SELECT p, sum(m) / (count(DISTINCT a) + count(DISTINCT s) + count(DISTINCT t)) AS per_slice
+    FROM members
+    GROUP BY p
+),
+strong AS (
+    SELECT x.p, x.s
+    FROM members AS x
+    JOIN per ON per.p = x.p
+    GROUP BY x.p, x.s, per.per_slice
+    HAVING sum(x.m) >= per.per_slice
 )
 SELECT DISTINCT
     $round AS round,
@@ -25,7 +47,6 @@ SELECT DISTINCT
     sc.lift,
     sc.mass AS block_mass,
     sc.cells_per_account
-FROM brushing_blk AS b
-JOIN brushing_score AS sc ON sc.p = b.p AND sc.accepted
-JOIN own ON own.p = b.p AND own.a = b.a
-JOIN ringed ON ringed.p = b.p
+FROM members AS b
+JOIN strong ON strong.p = b.p AND strong.s = b.s
+JOIN brushing_score AS sc ON sc.p = b.p

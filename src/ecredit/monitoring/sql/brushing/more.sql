@@ -7,14 +7,21 @@
 -- (accounts) and days exceeds M / N is added, all at once: each added slice brings more than M / N, so the
 -- density still rises (improve.sql then makes the block). Only the rows at the block's shops or of its accounts
 -- on its days are read (by_shop, by_account), not the whole tensor.
-WITH bs AS (
-    SELECT p, sum(m) / (count(DISTINCT a) + count(DISTINCT s) + count(DISTINCT t)) AS per_slice
-    FROM brushing_blk0
-    GROUP BY p
-),
-ka AS (SELECT DISTINCT p, a FROM brushing_blk0),
+WITH ka AS (SELECT DISTINCT p, a FROM brushing_blk0),
 ks AS (SELECT DISTINCT p, s FROM brushing_blk0),
 kt AS (SELECT DISTINCT p, t FROM brushing_blk0),
+sizes AS (
+    SELECT p, count(*) AS n FROM ka GROUP BY p
+    UNION ALL
+    SELECT p, count(*) AS n FROM ks GROUP BY p
+    UNION ALL
+    SELECT p, count(*) AS n FROM kt GROUP BY p
+),
+bs AS (
+    SELECT m.p, m.mass / n.n AS per_slice
+    FROM (SELECT p, sum(m) AS mass FROM brushing_blk0 GROUP BY p) AS m
+    JOIN (SELECT p, sum(n) AS n FROM sizes GROUP BY p) AS n ON n.p = m.p
+),
 by_shop AS (
     SELECT r.p, r.a, r.m
     FROM brushing_r AS r

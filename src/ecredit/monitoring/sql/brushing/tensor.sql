@@ -10,24 +10,25 @@
 -- honest shoppers who happened to buy from the same few small shops in one window make a dense, sparse block).
 WITH windowed AS (
     SELECT
+        o.pi,
         o.pi * $stride + CAST(floor(o.t / $step_days) AS BIGINT) - k.k AS p,
         o.a,
         o.s,
-        o.t,
-        sh.w AS m
+        o.t
     FROM brushing_o AS o
-    JOIN brushing_shops AS sh ON sh.pi = o.pi AND sh.s = o.s
     CROSS JOIN brushing_offsets AS k
 ),
 active AS (
-    SELECT w.p, w.a, w.s, w.t, w.m
+    SELECT w.pi, w.p, w.a, w.s, w.t
     FROM windowed AS w
     JOIN (
         SELECT p, a FROM windowed GROUP BY p, a HAVING count(*) >= $min_account_rows
     ) AS keep ON keep.p = w.p AND keep.a = w.a
 )
-SELECT x.p, x.a, x.s, x.t, x.m
+-- the shops' weights last: only the rows that are left carry them
+SELECT x.p, x.a, x.s, x.t, sh.w AS m
 FROM active AS x
 JOIN (
     SELECT p, s FROM active GROUP BY p, s HAVING count(DISTINCT a) >= $min_shop_accounts
 ) AS keep ON keep.p = x.p AND keep.s = x.s
+JOIN brushing_shops AS sh ON sh.pi = x.pi AND sh.s = x.s
