@@ -24,12 +24,28 @@ active AS (
     JOIN (
         SELECT p, a FROM windowed GROUP BY p, a HAVING count(*) >= $min_account_rows
     ) AS keep ON keep.p = w.p AND keep.a = w.a
+
+),
+-- The shop filter counts distinct accounts only where it has to: a shop with at least $min_shop_accounts * most
+-- rows in the window (most: the orders of its most frequent buyer over the whole period, shop_index.sql) has at
+-- least $min_shop_accounts accounts there, since no account has more than `most` rows at it (sure). The others
+-- are counted.
+counted AS (
+    SELECT c.p, c.s, c.n >= $min_shop_accounts * sh.most AS sure, sh.w
+    FROM (SELECT p, pi, s, count(*) AS n FROM active GROUP BY p, pi, s) AS c
+    JOIN brushing_shops AS sh ON sh.pi = c.pi AND sh.s = c.s
+    WHERE c.n >= $min_shop_accounts
+),
+keep AS (
+    SELECT p, s, w FROM counted WHERE sure
+    UNION ALL
+    SELECT x.p, x.s, c.w
+    FROM active AS x
+    JOIN counted AS c ON c.p = x.p AND c.s = x.s AND NOT c.sure
+    GROUP BY x.p, x.s, c.w
+    HAVING count(DISTINCT x.a) >= $min_shop_accounts
 )
--- the shops' weights last: only the rows that are left carry them. Partitions and days fit 32 bits (partition
--- numbers up to 2,147 platforms): narrower rows for every pass that reads them.
-SELECT CAST(x.p AS INTEGER) AS p, x.a, x.s, CAST(x.t AS INTEGER) AS t, sh.w AS m
+-- Partitions and days fit 32 bits (partition numbers up to 2,147 platforms): narrower rows for every pass.
+SELECT CAST(x.p AS INTEGER) AS p, x.a, x.s, CAST(x.t AS INTEGER) AS t, keep.w AS m
 FROM active AS x
-JOIN (
-    SELECT p, s FROM active GROUP BY p, s HAVING count(DISTINCT a) >= $min_shop_accounts
-) AS keep ON keep.p = x.p AND keep.s = x.s
-JOIN brushing_shops AS sh ON sh.pi = x.pi AND sh.s = x.s
+JOIN keep ON keep.p = x.p AND keep.s = x.s
