@@ -8,7 +8,8 @@ Algorithm (docs/monitoring.md has the full account, with measurements):
    ``1 / ln(distinct buyers + c)``: FRAUDAR's camouflage-resistant column weight (Hooi et al., KDD 2016), so
    camouflage orders to popular shops weigh little. Accounts and shops are keyed by 64-bit hashes of their
    ids (``key64``), mapped back to the ids only for the accepted blocks. Accounts with fewer orders in a
-   window than lockstep needs are left out of that window.
+   window than lockstep needs are left out of that window, and so are shops with fewer than
+   ``brushing_min_accounts`` of those accounts there (counted distinctly only where the rows do not prove it).
 2. **D-Cube** (Shin et al., WSDM 2017) in every partition at once: in each pass, each partition removes the
    light slices (mass at most the average) of the mode that leaves the densest block, in ascending order of
    mass; every prefix that ends a run of equal masses is a candidate and the densest block seen (average mass
