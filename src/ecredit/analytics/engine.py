@@ -184,9 +184,8 @@ def _check_name(name: str, engine: str = "") -> str:
     return name
 
 
-@functools.lru_cache(maxsize=512)
-def _parse(sql: str) -> exp.Expression:
-    """One query in the DuckDB dialect (cached: loops send the same text again and again)."""
+def _parse_new(sql: str) -> exp.Expression:
+    """One query in the DuckDB dialect, a tree of its own (``_parse``: the cached, shared one)."""
     statements = [s for s in sqlglot.parse(sql, read=READ_DIALECT) if s is not None]
     if len(statements) != 1:
         raise EngineError(f"expected one statement, got {len(statements)}", sql=sql)
@@ -194,6 +193,10 @@ def _parse(sql: str) -> exp.Expression:
     if not isinstance(tree, exp.Query):
         raise EngineError(f"expected a query (SELECT, WITH, UNION, VALUES), got {tree.key.upper()}", sql=sql)
     return tree
+
+
+# Cached: loops send the same text again and again. The tree is shared: nothing may change it.
+_parse = functools.lru_cache(maxsize=512)(_parse_new)
 
 
 _NON_PORTABLE_FUNCTIONS = {
@@ -402,7 +405,7 @@ def _prepared(sql: str, dialect: str) -> _Prepared:
     """Parse (DuckDB dialect), check portability and generate for ``dialect``, once per text."""
     engine = "spark" if dialect == "spark" else "duckdb"
     try:
-        tree = _parse(sql)
+        tree = _parse_new(sql)  # this function's own: generated in place (no copy), then dropped
     except SqlglotError as exc:
         raise EngineError(f"cannot parse: {exc}", sql=sql, engine=engine) from exc
     except EngineError as exc:
@@ -416,21 +419,24 @@ def _prepared(sql: str, dialect: str) -> _Prepared:
         raise EngineError(str(exc), sql=sql, engine=engine) from exc
     placeholders = list(tree.find_all(exp.Placeholder))
     tables = frozenset(t.name for t in tree.find_all(exp.Table))
-    generated = _dialect_rewrites(tree.copy(), dialect)
-    try:
-        text = generated.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE, comments=False)
-    except SqlglotError as exc:
-        raise EngineError(f"cannot generate {dialect} SQL: {exc}", sql=sql, engine=engine) from exc
     # Placeholders are replaced in the generated text when each one's spelling occurs there exactly as
     # often as the tree holds it (not inside a string literal, say) and none is a list of IN (it expands).
     textual = not any(isinstance(p.parent, exp.In) for p in placeholders)
+    occurrences = {name: sum(1 for p in placeholders if p.this == name) for name in names}
+    try:
+        generated = _dialect_rewrites(tree, dialect)
+        text = generated.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE, comments=False, copy=False)
+    except SqlglotError as exc:
+        raise EngineError(f"cannot generate {dialect} SQL: {exc}", sql=sql, engine=engine) from exc
     prefix = _PLACEHOLDER_PREFIX.get(dialect)
     if textual and prefix is not None:
         for name in names:
-            found = len(re.findall(_placeholder_pattern(prefix, name), text))
-            if found != sum(1 for p in placeholders if p.this == name):
+            if len(re.findall(_placeholder_pattern(prefix, name), text)) != occurrences[name]:
                 textual = False
-    return _Prepared(text, names, tables, None if textual and prefix is not None else tree)
+    if textual and prefix is not None:
+        return _Prepared(text, names, tables, None)
+    # The tree path binds a tree that nothing has changed: the shared one.
+    return _Prepared(text, names, tables, _parse(sql))
 
 
 def _placeholder_pattern(prefix: str, name: str) -> str:
