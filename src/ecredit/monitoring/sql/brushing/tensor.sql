@@ -24,7 +24,6 @@ active AS (
     JOIN (
         SELECT p, a FROM windowed GROUP BY p, a HAVING count(*) >= $min_account_rows
     ) AS keep ON keep.p = w.p AND keep.a = w.a
-
 ),
 -- The shop filter counts distinct accounts only where it has to: a shop with at least $min_shop_accounts * most
 -- rows in the window (most: the orders of its most frequent buyer over the whole period, shop_index.sql) has at
