@@ -18,6 +18,20 @@ from ecredit.monitoring.detectors.base import sql
 P = 1_000_007  # a partition: platform 1, some window
 
 
+def _rows(rows: list[tuple]) -> pa.Table:
+    """Tensor or block rows (p, a, s, t, m) as the detector's tables hold them."""
+    p, a, s, t, m = zip(*rows, strict=True)
+    return pa.table({"p": p, "a": a, "s": s, "t": t, "m": pa.array(m, pa.float64())})
+
+
+def _margins(masses: dict[int, float]) -> pa.Table:
+    """brushing_margins for accounts of platform 1: their whole-period masses by key."""
+    keys = sorted(masses)
+    return pa.table(
+        {"mode": ["a"] * len(keys), "pi": [1] * len(keys), "k": keys, "mass": [masses[k] for k in keys]}
+    )
+
+
 @pytest.fixture
 def block():
     """An accepted block: ring accounts 1-3 (all their mass in it) and shopper 4, a busy honest buyer with
@@ -26,20 +40,9 @@ def block():
         cells = [(P, a, s, 20_000 + d, 0.5) for a in (1, 2, 3) for s in (10, 11) for d in (0, 1)]
         cells += [(P, 4, 10, 20_000, 0.5), (P, 4, 11, 20_001, 0.5)]
         cells += [(P + 1, 5, 12, 20_000, 0.5), (P + 1, 5, 12, 20_001, 0.5)]
-        p, a, s, t, m = zip(*cells, strict=True)
-        engine.register_arrow("brushing_blk", pa.table({"p": p, "a": a, "s": s, "t": t, "m": m}))
-        engine.register_arrow(
-            "brushing_margins",
-            pa.table(
-                {
-                    "mode": ["a"] * 5,
-                    "pi": [1] * 5,
-                    "k": [1, 2, 3, 4, 5],
-                    # Ring accounts: 2.0 in the block of 2.4 (0.83); the shopper: 1.0 of 20.0 (0.05).
-                    "mass": [2.4, 2.4, 2.4, 20.0, 1.0],
-                }
-            ),
-        )
+        engine.register_arrow("brushing_blk", _rows(cells))
+        # Ring accounts: 2.0 in the block of 2.4 (0.83); the shopper: 1.0 of 20.0 (0.05).
+        engine.register_arrow("brushing_margins", _margins({1: 2.4, 2: 2.4, 3: 2.4, 4: 20.0, 5: 1.0}))
         engine.register_arrow(
             "brushing_score",
             pa.table(
@@ -55,12 +58,16 @@ def block():
         yield engine
 
 
-def _members(engine, share: float) -> set[int]:
-    """The member accounts' keys (the detector maps them to the platforms' ids afterwards, ids.sql)."""
+def _found_keys(engine, share: float) -> tuple[set[int], set[int]]:
+    """found.sql's member accounts and shops, by key (the detector maps keys to the platforms' ids)."""
     found = engine.query(
         sql("brushing/found.sql"), round=0, min_account_share=share, min_accounts=3, stride=1_000_000
     )
-    return set(found.column("a").to_pylist())
+    return set(found.column("a").to_pylist()), set(found.column("s").to_pylist())
+
+
+def _members(engine, share: float) -> set[int]:
+    return _found_keys(engine, share)[0]
 
 
 def test_an_honest_shopper_in_a_ring_block_is_not_a_member(block):
@@ -76,30 +83,16 @@ def test_without_the_share_rule_the_shopper_would_be_a_member(block):
 def _found(rows: list[tuple], margins: dict[int, float]) -> tuple[set[int], set[int]]:
     """found.sql on one accepted block (its rows), accounts' whole-period masses: (accounts, shops)."""
     with open_engine("duckdb") as engine:
-        p, a, s, t, m = zip(*rows, strict=True)
-        engine.register_arrow("brushing_blk", pa.table({"p": p, "a": a, "s": s, "t": t, "m": m}))
-        keys = sorted(margins)
-        engine.register_arrow(
-            "brushing_margins",
-            pa.table(
-                {
-                    "mode": ["a"] * len(keys),
-                    "pi": [1] * len(keys),
-                    "k": keys,
-                    "mass": [margins[k] for k in keys],
-                }
-            ),
-        )
+        engine.register_arrow("brushing_blk", _rows(rows))
+        engine.register_arrow("brushing_margins", _margins(margins))
+        total = sum(r[4] for r in rows)
         engine.register_arrow(
             "brushing_score",
             pa.table(
-                {"p": [P], "lift": [500.0], "mass": [sum(m)], "cells_per_account": [3.0], "accepted": [True]}
+                {"p": [P], "lift": [500.0], "mass": [total], "cells_per_account": [3.0], "accepted": [True]}
             ),
         )
-        found = engine.query(
-            sql("brushing/found.sql"), round=0, min_account_share=0.3, min_accounts=3, stride=1_000_000
-        )
-        return set(found.column("a").to_pylist()), set(found.column("s").to_pylist())
+        return _found_keys(engine, 0.3)
 
 
 def test_a_shop_held_in_the_block_by_a_non_member_is_not_a_member_shop():
@@ -140,8 +133,7 @@ def _improved(block: list[tuple], tensor: list[tuple]) -> set[tuple]:
     """more.sql then improve.sql on a block (its rows, as block.sql gives them) of a tensor."""
     with open_engine("duckdb") as engine:
         for name, rows in (("brushing_blk0", block), ("brushing_r", tensor)):
-            p, a, s, t, m = zip(*rows, strict=True)
-            engine.register_arrow(name, pa.table({"p": p, "a": a, "s": s, "t": t, "m": m}))
+            engine.register_arrow(name, _rows(rows))
         engine.run("brushing_more", sql("brushing/more.sql"))
         return {tuple(r.values()) for r in engine.query(sql("brushing/improve.sql")).to_pylist()}
 
@@ -197,10 +189,7 @@ def test_a_pass_keeps_the_densest_prefix_of_one_by_one_removal(seed):
         for _ in range(400)
     ]
     with open_engine("duckdb") as engine:
-        p, a, s, t, m = zip(*rows, strict=True)
-        engine.register_arrow(
-            "brushing_b", pa.table({"p": p, "a": a, "s": s, "t": t, "m": pa.array(m, pa.float64())})
-        )
+        engine.register_arrow("brushing_b", _rows(rows))
         engine.register_arrow(
             "brushing_none", pa.table({"p": pa.array([], pa.int64()), "best": pa.array([], pa.float64())})
         )
